@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"c9cred/cache"
+	"c9cred/keychain"
+	"c9cred/process"
+)
+
+// DefaultRefreshWindow matches botocore, which re-runs credential_process on
+// every call once fewer than 15 minutes remain.
+const DefaultRefreshWindow = 15 * time.Minute
+
+// credFlags are the flags shared by every command that obtains credentials.
+type credFlags struct {
+	role, source, sessionName, duration, externalID, region string
+	cacheMode, refreshWindow, timeout                       string
+	forceRefresh                                            bool
+}
+
+func (f *credFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.role, "role", "", "")
+	fs.StringVar(&f.source, "source", "auto", "")
+	fs.StringVar(&f.sessionName, "session-name", "", "")
+	fs.StringVar(&f.duration, "duration", "", "")
+	fs.StringVar(&f.externalID, "external-id", "", "")
+	fs.StringVar(&f.region, "region", "", "")
+	fs.StringVar(&f.cacheMode, "cache", "auto", "")
+	fs.StringVar(&f.refreshWindow, "refresh-window", "", "")
+	fs.StringVar(&f.timeout, "timeout", "", "")
+	fs.BoolVar(&f.forceRefresh, "force-refresh", false, "")
+}
+
+// cacheOptions is how a command uses the cache.
+type cacheOptions struct {
+	mode   string // auto, keychain, file, off
+	policy cache.Policy
+}
+
+// build validates the flags into a request; every error is a usage error.
+func (f *credFlags) build(getenv func(string) string) (*process.Request, cacheOptions, error) {
+	r := &process.Request{Getenv: getenv, Duration: process.DefaultDuration}
+	var err error
+	if r.Source, err = process.ParseSource(f.source); err != nil {
+		return nil, cacheOptions{}, err
+	}
+	if f.role != "" {
+		if r.RoleARN, err = process.ParseRoleARN(f.role); err != nil {
+			return nil, cacheOptions{}, err
+		}
+	}
+	if f.duration != "" {
+		if r.Duration, err = process.ParseDuration("--duration", f.duration, process.MinDuration, process.MaxDuration); err != nil {
+			return nil, cacheOptions{}, err
+		}
+	}
+	r.SessionName = process.DefaultSessionName(getenv)
+	if f.sessionName != "" {
+		if r.SessionName, err = process.ParseSessionName(f.sessionName); err != nil {
+			return nil, cacheOptions{}, err
+		}
+	}
+	if r.ExternalID, err = process.ParseExternalID(f.externalID); err != nil {
+		return nil, cacheOptions{}, err
+	}
+	if r.Region, err = process.ParseRegion(f.region); err != nil {
+		return nil, cacheOptions{}, err
+	}
+	if f.timeout != "" {
+		if r.Timeout, err = process.ParseDuration("--timeout", f.timeout, time.Second, 10*time.Minute); err != nil {
+			return nil, cacheOptions{}, err
+		}
+	}
+	co := cacheOptions{mode: f.cacheMode, policy: cache.Policy{Window: DefaultRefreshWindow, Force: f.forceRefresh, Stale: time.Minute}}
+	switch co.mode {
+	case "auto", "keychain", "file", "off":
+	default:
+		return nil, cacheOptions{}, process.Usagef("--cache %q is not a cache mode; accepted: auto, keychain, file, off", co.mode)
+	}
+	if f.refreshWindow != "" {
+		if co.policy.Window, err = process.ParseDuration("--refresh-window", f.refreshWindow, 0, process.MaxDuration); err != nil {
+			return nil, cacheOptions{}, err
+		}
+	}
+	if r.RoleARN != "" && co.policy.Window >= r.Duration {
+		return nil, cacheOptions{}, process.Usagef("--duration %s leaves no time outside the %s refresh window, so every call would fetch a new session; use a longer --duration or a shorter --refresh-window", r.Duration, co.policy.Window)
+	}
+	return r, co, nil
+}
+
+// parseFlags parses args into fs, turning the flag package's errors into
+// one-line usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return err
+	case err != nil:
+		msg := err.Error()
+		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+			return process.Usagef("unknown flag --%s; run `c9cred --help` for the accepted flags", strings.TrimLeft(name, "-"))
+		}
+		if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+			return process.Usagef("flag --%s needs a value; run `c9cred --help`", strings.TrimLeft(name, "-"))
+		}
+		return process.Usagef("%s; run `c9cred --help`", msg)
+	}
+	return nil
+}
+
+func cmdCredentials(ctx context.Context, args []string, e *env) int {
+	fs := flag.NewFlagSet("c9cred", flag.ContinueOnError)
+	var cf credFlags
+	cf.register(fs)
+	printMode := fs.Bool("print", false, "")
+	format := fs.String("format", "", "")
+	profileName := fs.String("profile-name", "c9cred", "")
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(e.stdout, usageText)
+			return 0
+		}
+		return e.fail(err)
+	}
+	if fs.NArg() > 0 {
+		return e.fail(process.Usagef("unexpected argument %q; c9cred takes only flags here (run `c9cred --help`)", fs.Arg(0)))
+	}
+	if *format != "" && !*printMode {
+		return e.fail(process.Usagef("--format %q needs --print; without --print c9cred prints credential_process JSON", *format))
+	}
+	if *printMode {
+		if *format == "" {
+			*format = "export"
+		}
+		if _, err := process.ParseFormat(*format); err != nil {
+			return e.fail(err)
+		}
+	}
+	req, co, err := cf.build(e.getenv)
+	if err != nil {
+		return e.fail(err)
+	}
+	if e.getenv(process.GuardEnv) != "" {
+		return e.fail(process.Usagef("c9cred is running itself: a credential source of another c9cred (a profile's credential_process, perhaps behind a script) starts c9cred again").
+			WithHint("give the outer c9cred a --source that does not lead back to c9cred: env, profile:NAME with keys, or stored:NAME"))
+	}
+
+	creds, err := obtain(ctx, req, co, e)
+	if err != nil {
+		return e.fail(err)
+	}
+	if !*printMode {
+		out := creds.JSON()
+		out = append(out, '\n')
+		if _, err := e.stdout.Write(out); err != nil {
+			return e.fail(process.Failf("write credentials: %v", err))
+		}
+		return 0
+	}
+	if req.Source.Kind == "auto" && creds.Source != "" {
+		fmt.Fprintf(e.stderr, "c9cred: credentials from %s\n", creds.Source)
+	}
+	if err := process.Write(e.stdout, *format, &creds, process.FormatOptions{ProfileName: *profileName}); err != nil {
+		return e.fail(err)
+	}
+	return 0
+}
+
+// cacheDir is where entries and the file-store data key live.
+func cacheDir() (string, error) {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", process.Usagef("no cache directory: %v", err).WithHint("set HOME or XDG_CACHE_HOME, or pass --cache off")
+	}
+	return filepath.Join(d, "c9cred"), nil
+}
+
+// openCache opens the cache with its data key from the chosen store.
+func openCache(ctx context.Context, mode string, e *env) (*cache.Cache, error) {
+	dir, err := cacheDir()
+	if err != nil {
+		return nil, err
+	}
+	store, _ := keychain.Open(keychain.Options{
+		Mode:   keychain.Mode(mode),
+		Dir:    dir,
+		Getenv: e.getenv,
+		Warn:   func(s string) { e.warn("%s", s) },
+	})
+	key, err := keychain.DataKey(ctx, store)
+	if err != nil {
+		pe := process.Failf("cache data key: %v", err)
+		if mode == "keychain" {
+			pe.Hint = "no usable keychain; unlock it, or pass --cache file (key in a 0600 file) or --cache off"
+		}
+		return nil, pe
+	}
+	return cache.New(cache.Options{Dir: dir, Key: key, KeyID: keychain.Fingerprint(key)})
+}
+
+// obtain returns credentials for req: from the cache when a fresh entry is
+// there, else from process.Produce under the cache's single-flight lock.
+func obtain(ctx context.Context, req *process.Request, co cacheOptions, e *env) (process.Credentials, error) {
+	if co.mode == "off" {
+		return checkExpiry(process.Produce(ctx, req))
+	}
+	c, err := openCache(ctx, co.mode, e)
+	if err != nil {
+		if co.mode == "keychain" {
+			return process.Credentials{}, err
+		}
+		e.warn("%v; continuing without the cache", err)
+		return checkExpiry(process.Produce(ctx, req))
+	}
+	name := cache.Name(req.CacheKeyParts()...)
+	// Waiting for another process's refresh is bounded like our own would be.
+	lockCtx, cancel := context.WithTimeout(ctx, waitBound(req))
+	defer cancel()
+	entry, res, err := c.Fetch(lockCtx, name, co.policy, func(ctx context.Context) (cache.Entry, error) {
+		creds, err := process.Produce(ctx, req)
+		if err != nil {
+			return cache.Entry{}, err
+		}
+		payload, err := creds.MarshalPayload()
+		if err != nil {
+			return cache.Entry{}, err
+		}
+		return cache.Entry{Expires: creds.Expiration, Payload: payload}, nil
+	})
+	if errors.Is(err, cache.ErrLockTimeout) {
+		return process.Credentials{}, process.Failf("%v", err).WithHint("another c9cred has been fetching these credentials for too long; retry, or pass --cache off")
+	}
+	if err != nil {
+		return process.Credentials{}, err
+	}
+	if res.Warning != "" {
+		e.warn("%s", res.Warning)
+	}
+	creds, err := process.UnmarshalPayload(entry.Payload)
+	if err != nil {
+		return process.Credentials{}, process.Failf("decode credentials: %v", err)
+	}
+	return checkExpiry(creds, nil)
+}
+
+func waitBound(req *process.Request) time.Duration {
+	if req.Timeout > 0 {
+		return req.Timeout + 5*time.Second
+	}
+	return process.DefaultTimeout + 5*time.Second
+}
+
+// checkExpiry refuses to hand out credentials that are already expired.
+func checkExpiry(c process.Credentials, err error) (process.Credentials, error) {
+	if err != nil {
+		return c, err
+	}
+	if c.CanExpire() && !c.Expiration.After(time.Now()) {
+		return process.Credentials{}, process.Failf("the credentials from %s expired at %s, before they could be used", c.Source, c.Expiration.Format(time.RFC3339)).
+			WithHint("if that time looks current, this machine's clock is wrong; otherwise the source hands out expired credentials")
+	}
+	return c, nil
+}

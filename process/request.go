@@ -1,0 +1,172 @@
+package process
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Request is one credential request, validated before any network call.
+type Request struct {
+	Source      SourceSpec
+	RoleARN     string // empty: pass the source's credentials through
+	SessionName string
+	Duration    time.Duration
+	ExternalID  string
+	Region      string // --region; empty: the SDK's resolution
+	// Timeout bounds the whole production of credentials (sources and STS).
+	Timeout time.Duration
+	// Getenv reads the environment; os.Getenv when nil.
+	Getenv func(string) string
+}
+
+// Limits of AssumeRole's DurationSeconds.
+const (
+	MinDuration     = 15 * time.Minute
+	MaxDuration     = 12 * time.Hour
+	DefaultDuration = time.Hour
+)
+
+func (r *Request) getenv(k string) string {
+	if r.Getenv == nil {
+		return os.Getenv(k)
+	}
+	return r.Getenv(k)
+}
+
+var roleARNRE = regexp.MustCompile(`^arn:aws(-cn|-us-gov|-iso|-iso-[a-z]|-eusc)?:iam::[0-9]{12}:role/([\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
+
+// ParseRoleARN checks that s is an IAM role ARN.
+func ParseRoleARN(s string) (string, error) {
+	if !roleARNRE.MatchString(s) || len(s) > 2048 {
+		return "", Usagef("--role %q is not an IAM role ARN; expected arn:aws:iam::123456789012:role/NAME", s)
+	}
+	return s, nil
+}
+
+// ParseDuration accepts a Go duration ("1h", "90m") or whole seconds
+// ("3600") between MinDuration and MaxDuration.
+func ParseDuration(flag, s string, min, max time.Duration) (time.Duration, error) {
+	d, err := parseDurationOrSeconds(s)
+	if err != nil || d < min || d > max || d%time.Second != 0 {
+		return 0, Usagef("%s %q is not a duration from %s to %s; use a Go duration such as 1h or 90m, or whole seconds such as 3600", flag, s, fmtDur(min), fmtDur(max))
+	}
+	return d, nil
+}
+
+func parseDurationOrSeconds(s string) (time.Duration, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 || n > int64(1<<62/time.Second) {
+			return 0, fmt.Errorf("out of range")
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(s)
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0s"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
+
+var sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+
+// ParseSessionName checks STS's RoleSessionName rules.
+func ParseSessionName(s string) (string, error) {
+	if !sessionNameRE.MatchString(s) {
+		return "", Usagef("--session-name %q is not a valid role session name; use 2 to 64 characters from letters, digits and +=,.@_-", s)
+	}
+	return s, nil
+}
+
+// ParseExternalID checks STS's ExternalId rules.
+func ParseExternalID(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	if ok, _ := regexp.MatchString(`^[\w+=,.@:/-]{2,1224}$`, s); !ok {
+		return "", Usagef("--external-id %q is not a valid external id; use 2 to 1224 characters from letters, digits and +=,.@:/_-", s)
+	}
+	return s, nil
+}
+
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+
+// ParseRegion checks the shape of an AWS region name.
+func ParseRegion(s string) (string, error) {
+	if s != "" && !regionRE.MatchString(s) {
+		return "", Usagef("--region %q is not an AWS region name; expected a name such as us-east-1 or eu-west-2", s)
+	}
+	return s, nil
+}
+
+// DefaultSessionName identifies the user and host, e.g. c9cred-alice@ip-10-0-0-1,
+// sanitised to STS's rules.
+func DefaultSessionName(getenv func(string) string) string {
+	who := getenv("USER")
+	if who == "" {
+		who = getenv("USERNAME")
+	}
+	if who == "" {
+		if u, err := user.Current(); err == nil {
+			who = u.Username
+		}
+	}
+	host, _ := os.Hostname()
+	host, _, _ = strings.Cut(host, ".")
+	return SanitizeSessionName("c9cred-" + who + "@" + host)
+}
+
+// SanitizeSessionName maps s onto STS's [\w+=,.@-]{2,64}.
+func SanitizeSessionName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r < 128 && (r == '_' || r == '+' || r == '=' || r == ',' || r == '.' || r == '@' || r == '-' ||
+			r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'):
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	out := strings.TrimRight(b.String(), "@-")
+	if len(out) > 64 {
+		out = out[:64]
+	}
+	for len(out) < 2 {
+		out += "-"
+	}
+	return out
+}
+
+// CacheKeyParts lists the non-secret values that decide which credentials
+// this request produces. The cache hashes them into an entry name.
+func (r *Request) CacheKeyParts() []string {
+	parts := []string{
+		"v1",
+		"source=" + r.Source.String(),
+		"role=" + r.RoleARN,
+		"session=" + r.SessionName,
+		"duration=" + r.Duration.String(),
+		"external-id=" + r.ExternalID,
+		"region=" + r.Region,
+	}
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"} {
+		parts = append(parts, k+"="+r.getenv(k))
+	}
+	for _, k := range r.Source.envKeys() {
+		parts = append(parts, k+"="+r.getenv(k))
+	}
+	return parts
+}
