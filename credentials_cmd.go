@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"c9cred/cache"
+	"c9cred/internal/securefs"
 	"c9cred/keychain"
 	"c9cred/process"
 )
@@ -198,7 +199,12 @@ func openCache(ctx context.Context, mode string, e *env) (*cache.Cache, error) {
 		Getenv: e.getenv,
 		Warn:   func(s string) { e.warn("%s", s) },
 	})
-	key, err := keychain.DataKey(ctx, store)
+	if err := securefs.EnsureDir(dir); err != nil {
+		return nil, process.Failf("cache directory: %v", err)
+	}
+	key, err := keychain.DataKey(ctx, store, func(ctx context.Context) (func(), error) {
+		return cache.LockFile(ctx, filepath.Join(dir, "data-key.lock"))
+	})
 	if err != nil {
 		pe := process.Failf("cache data key: %v", err)
 		if mode == "keychain" {

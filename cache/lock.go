@@ -17,7 +17,12 @@ var ErrLockTimeout = errors.New("another c9cred is refreshing these credentials"
 // is done. The returned function releases it. The kernel releases the lock
 // if this process dies, so a killed holder never blocks the others.
 func (c *Cache) Lock(ctx context.Context, name string) (func(), error) {
-	path := filepath.Join(c.dir, name+lockSuffix)
+	return LockFile(ctx, filepath.Join(c.dir, name+lockSuffix))
+}
+
+// LockFile takes an exclusive lock on path (created 0600 if missing),
+// waiting until ctx is done.
+func LockFile(ctx context.Context, path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("cache lock: %w", err)

@@ -252,26 +252,45 @@ func (f *fallbackStore) Delete(ctx context.Context, account string) error {
 const DataKeyAccount = "cache-data-key"
 
 // DataKey returns the 256-bit cache data key from s, creating and saving a
-// random one when s has none. A stored value that does not decode is never
-// overwritten: that would destroy whatever wrote it.
-func DataKey(ctx context.Context, s Store) ([]byte, error) {
-	v, err := s.Get(ctx, DataKeyAccount)
-	if err == nil {
-		key, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
-		if derr != nil || len(key) != 32 {
-			return nil, fmt.Errorf("the cache data key in the %s store is not a base64 256-bit key; run `c9cred clear --all` to replace it", s.Kind())
-		}
-		return key, nil
-	}
+// random one when s has none. lock, when not nil, serialises creation
+// across processes: without it, concurrent first runs would each mint a key
+// and seal entries the others cannot open. A stored value that does not
+// decode is never overwritten: that would destroy whatever wrote it.
+func DataKey(ctx context.Context, s Store, lock func(context.Context) (func(), error)) ([]byte, error) {
+	key, err := readDataKey(ctx, s)
 	if !errors.Is(err, ErrNotFound) {
-		return nil, err
+		return key, err
 	}
-	key := make([]byte, 32)
+	if lock != nil {
+		unlock, err := lock(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		// Another process may have created it while we waited.
+		key, err = readDataKey(ctx, s)
+		if !errors.Is(err, ErrNotFound) {
+			return key, err
+		}
+	}
+	key = make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("generate data key: %w", err)
 	}
 	if err := s.Set(ctx, DataKeyAccount, base64.StdEncoding.EncodeToString(key)); err != nil {
 		return nil, fmt.Errorf("save data key: %w", err)
+	}
+	return key, nil
+}
+
+func readDataKey(ctx context.Context, s Store) ([]byte, error) {
+	v, err := s.Get(ctx, DataKeyAccount)
+	if err != nil {
+		return nil, err
+	}
+	key, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+	if derr != nil || len(key) != 32 {
+		return nil, fmt.Errorf("the cache data key in the %s store is not a base64 256-bit key; run `c9cred clear --all` to replace it", s.Kind())
 	}
 	return key, nil
 }

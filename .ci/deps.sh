@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what c9cred's tests need when it is missing: Debian packages
+# (gnome-keyring, dbus, secret-tool, AWS CLI v2, tmux, hyperfine), the Go
+# modules, and checks the Python peers that come with the machine
+# (moto_server, AWS CLI v1, boto3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have gnome-keyring-daemon || need+=(gnome-keyring)
+have dbus-run-session || need+=(dbus)
+have secret-tool || need+=(libsecret-tools)
+[ -x /usr/bin/aws ] || need+=(awscli)
+have tmux || need+=(tmux)
+have hyperfine || need+=(hyperfine)
+have pgrep || need+=(procps)
+[ -x /usr/bin/time ] || need+=(time)
+have setsid || need+=(util-linux)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "deps: installing Debian packages: ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+missing=()
+have moto_server || missing+=("moto_server (python: moto[server])")
+python3 -m awscli --version >/dev/null 2>&1 || missing+=("AWS CLI v1 (python: awscli)")
+python3 -c 'import boto3' >/dev/null 2>&1 || missing+=("boto3")
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: these come with the machine's Python and are missing: ${missing[*]}" >&2
+  echo "deps: install them with pip into python3's environment" >&2
+  exit 1
+fi
+
+go mod download

@@ -1,0 +1,28 @@
+# c9cred: `make install` builds and installs the binary; `make test` installs
+# what the tests need (when missing) and runs them; `make bench` measures.
+SHELL := /bin/bash
+GO ?= go
+GOBIN ?= $(shell $(GO) env GOPATH)/bin
+
+.PHONY: install test test-deps bench fuzz vet clean
+
+install:
+	$(GO) install -trimpath .
+	@echo "installed $(GOBIN)/c9cred"
+	@case ":$$PATH:" in *":$(GOBIN):"*) ;; *) echo "note: add $(GOBIN) to PATH, or use the full path in credential_process";; esac
+
+test-deps:
+	@bash .ci/deps.sh
+
+# Unit, end-to-end and fuzz-regression tests, inside a private D-Bus session
+# with an unlocked gnome-keyring so the Secret Service tests run for real.
+test: test-deps
+	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting"; exit 1)
+	$(GO) vet ./...
+	C9CRED_REQUIRE_PEERS=1 bash .ci/with-keyring.sh $(GO) test -race -count=1 -timeout 20m ./...
+
+bench: test-deps
+	bash .ci/bench.sh
+
+clean:
+	rm -rf bin bench/out
