@@ -81,7 +81,11 @@ func (f *credFlags) build(getenv func(string) string) (*process.Request, cacheOp
 			return nil, cacheOptions{}, err
 		}
 	}
-	co := cacheOptions{mode: f.cacheMode, policy: cache.Policy{Window: DefaultRefreshWindow, Force: f.forceRefresh, Stale: time.Minute}}
+	co := cacheOptions{mode: f.cacheMode, policy: cache.Policy{
+		Window: DefaultRefreshWindow, Force: f.forceRefresh, Stale: time.Minute,
+		// Ride out outages, not configuration errors.
+		Transient: func(err error) bool { return process.AsError(err).Exit == process.ExitFailure },
+	}}
 	switch co.mode {
 	case "auto", "keychain", "file", "off":
 	default:
@@ -171,6 +175,9 @@ func cmdCredentials(ctx context.Context, args []string, e *env) int {
 	}
 	if req.Source.Kind == "auto" && creds.Source != "" {
 		fmt.Fprintf(e.stderr, "c9cred: credentials from %s\n", creds.Source)
+	}
+	if creds.Cloud9Managed {
+		fmt.Fprintf(e.stderr, "c9cred: note: these are AWS Cloud9 managed temporary credentials. %s. %s.\n", process.Cloud9HintAssumeRole, process.Cloud9HintExpired)
 	}
 	if err := process.Write(e.stdout, *format, &creds, process.FormatOptions{ProfileName: *profileName}); err != nil {
 		return e.fail(err)

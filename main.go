@@ -53,6 +53,7 @@ func (e *env) fail(err error) int {
 // commands maps subcommand names to their functions.
 var commands = map[string]func(ctx context.Context, args []string, e *env) int{
 	"version": cmdVersion,
+	"store":   cmdStore,
 	"help":    func(_ context.Context, _ []string, e *env) int { fmt.Fprint(e.stdout, usageText); return 0 },
 }
 
@@ -84,12 +85,13 @@ const usageText = `c9cred: AWS credentials for credential_process, shells and co
 Usage:
   c9cred --role ARN [--source SPEC] [flags]       print credential_process JSON
   c9cred --print [--format FORMAT] [flags]        print export lines for a shell
+  c9cred store NAME | --list | --delete NAME      keep long-term keys in the keychain
   c9cred version
 
 Flags:
   --role ARN             role to assume; without it the source's own credentials
   --source SPEC          where base credentials come from: auto (default), env,
-                         profile:NAME
+                         container, imds, stored:NAME, profile:NAME
   --session-name NAME    role session name (default c9cred-USER@HOST)
   --duration DUR         role session length, 15m..12h or seconds (default 1h)
   --external-id ID       external id the role's trust policy requires

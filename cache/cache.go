@@ -208,8 +208,14 @@ type Policy struct {
 	// Force skips the first cache read: the caller wants new credentials.
 	Force bool
 	// Stale, when positive, lets Fetch serve an entry that is inside the
-	// window (but has at least Stale left) if the refresh fails.
+	// window (but has at least Stale left) if the refresh fails with an
+	// error that Transient accepts. Never with Force: whoever forces a
+	// refresh wants to see it fail.
 	Stale time.Duration
+	// Transient says whether a refresh error is worth riding out on a stale
+	// entry (an outage) rather than reported (a configuration error). Nil
+	// means every error is.
+	Transient func(error) bool
 }
 
 // Fresh reports whether e may be served at now under window.
@@ -248,7 +254,8 @@ func (c *Cache) Fetch(ctx context.Context, name string, p Policy, refresh func(c
 	}
 	e, err := refresh(ctx)
 	if err != nil {
-		if oldErr == nil && p.Stale > 0 && old.Expires.Sub(c.now()) > p.Stale {
+		transient := p.Transient == nil || p.Transient(err)
+		if oldErr == nil && !p.Force && transient && p.Stale > 0 && old.Expires.Sub(c.now()) > p.Stale {
 			left := old.Expires.Sub(c.now()).Round(time.Second)
 			return old, Result{Hit: true, Warning: fmt.Sprintf("refresh failed (%v); serving cached credentials that expire in %s", err, left)}, nil
 		}

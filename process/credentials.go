@@ -18,6 +18,9 @@ type Credentials struct {
 	// Source says where the credentials came from ("env", "profile:dev",
 	// "assumed arn:... from env").
 	Source string `json:"src,omitempty"`
+	// Cloud9Managed marks AWS Cloud9's managed temporary credentials passed
+	// through as they are.
+	Cloud9Managed bool `json:"c9,omitempty"`
 }
 
 // CanExpire reports whether the credentials have an expiry.

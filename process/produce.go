@@ -28,29 +28,27 @@ func Produce(ctx context.Context, r *Request) (Credentials, error) {
 		return Credentials{}, AsError(err)
 	}
 	redact.Add(base.SecretAccessKey, base.SessionToken)
-	from := base.Source
-	if from == "" {
-		from = src.describe()
-	}
 
 	if r.RoleARN == "" {
 		region := r.Region
 		if region == "" {
 			region = firstNonEmpty(r.getenv("AWS_REGION"), r.getenv("AWS_DEFAULT_REGION"))
 		}
-		return fromAWS(base, region, from), nil
+		out := fromAWS(base.Credentials, region, base.from)
+		out.Cloud9Managed = base.cloud9Managed
+		return out, nil
 	}
 
-	cfg, region, err := awsConfig(ctx, r, base)
+	cfg, region, err := awsConfig(ctx, r, base.Credentials)
 	if err != nil {
 		return Credentials{}, err
 	}
-	c, err := assumeRole(ctx, r, cfg, from)
+	c, err := assumeRole(ctx, r, cfg, base)
 	if err != nil {
 		return Credentials{}, err
 	}
 	redact.Add(c.SecretAccessKey, c.SessionToken)
-	return fromAWS(c, region, r.RoleARN+" via "+from), nil
+	return fromAWS(c, region, r.RoleARN+" via "+base.from), nil
 }
 
 func fromAWS(c aws.Credentials, region, source string) Credentials {

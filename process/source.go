@@ -32,7 +32,18 @@ type source interface {
 	describe() string
 	// retrieve returns the credentials, or an error wrapping
 	// errNotConfigured when the source has nothing to offer here.
-	retrieve(ctx context.Context, r *Request) (aws.Credentials, error)
+	retrieve(ctx context.Context, r *Request) (baseCreds, error)
+}
+
+// baseCreds are a source's credentials and where they came from.
+type baseCreds struct {
+	aws.Credentials
+	// from names the source for messages and --print ("env", "profile:dev").
+	from string
+	// cloud9Managed: AWS Cloud9's managed temporary credentials, which
+	// cannot call sts:AssumeRole or most IAM actions and stop being
+	// refreshed when the environment owner leaves.
+	cloud9Managed bool
 }
 
 // sourceKind is one spelling of --source.
@@ -54,6 +65,11 @@ var sourceKinds = map[string]sourceKind{
 		envKeys: []string{"AWS_ACCESS_KEY_ID", "AWS_CREDENTIAL_EXPIRATION"}},
 	"profile": {needsName: true, usage: "profile:NAME", make: func(n string) source { return profileSource{name: n} },
 		envKeys: []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"}},
+	"container": {usage: "container", make: func(string) source { return containerSource{} },
+		envKeys: []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"}},
+	"imds": {usage: "imds", make: func(string) source { return imdsSource{} },
+		envKeys: []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_DISABLED"}},
+	"stored": {needsName: true, usage: "stored:NAME", make: func(n string) source { return storedSource{name: n} }},
 }
 
 // acceptedSources lists the spellings for error messages.
@@ -106,17 +122,17 @@ type envSource struct{}
 
 func (envSource) describe() string { return "env" }
 
-func (envSource) retrieve(_ context.Context, r *Request) (aws.Credentials, error) {
+func (envSource) retrieve(_ context.Context, r *Request) (baseCreds, error) {
 	id, secret := r.getenv("AWS_ACCESS_KEY_ID"), r.getenv("AWS_SECRET_ACCESS_KEY")
 	if id == "" && secret == "" {
-		return aws.Credentials{}, notConfigured{"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"}
+		return baseCreds{}, notConfigured{"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"}
 	}
 	if id == "" || secret == "" {
 		missing := "AWS_SECRET_ACCESS_KEY"
 		if id == "" {
 			missing = "AWS_ACCESS_KEY_ID"
 		}
-		return aws.Credentials{}, Failf("source env: %s is not set", missing).
+		return baseCreds{}, Failf("source env: %s is not set", missing).
 			WithHint("set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys)")
 	}
 	c := aws.Credentials{
@@ -131,22 +147,34 @@ func (envSource) retrieve(_ context.Context, r *Request) (aws.Credentials, error
 			c.CanExpire, c.Expires = true, t
 		}
 	}
-	return c, nil
+	return baseCreds{Credentials: c, from: "env"}, nil
 }
 
 // ---- auto ----
 
 // autoOrder is the order auto tries sources in (see README "Sources").
+// Each step is there for a reason:
+//   - env first: an explicit export is the user's most deliberate choice,
+//     and `c9cred exec` children see their credentials there.
+//   - container: CloudShell, ECS and EKS set these variables only where
+//     the endpoint exists; it is the platform's own identity.
+//   - stored:default: keys the user saved in the keychain on purpose.
+//   - the shared config profile (AWS_PROFILE or default): what the AWS CLI
+//     would use, including Cloud9's managed credentials file.
+//   - imds last: it costs a network round trip and, off EC2, a timeout.
 var autoOrder = []func(r *Request) source{
 	func(*Request) source { return envSource{} },
+	func(*Request) source { return containerSource{implicit: true} },
+	func(*Request) source { return storedSource{name: "default", implicit: true} },
 	func(r *Request) source { return profileSource{name: defaultProfile(r), implicit: true} },
+	func(*Request) source { return imdsSource{implicit: true} },
 }
 
 type autoSource struct{}
 
 func (autoSource) describe() string { return "auto" }
 
-func (autoSource) retrieve(ctx context.Context, r *Request) (aws.Credentials, error) {
+func (autoSource) retrieve(ctx context.Context, r *Request) (baseCreds, error) {
 	var tried []string
 	for _, mk := range autoOrder {
 		s := mk(r)
@@ -159,7 +187,7 @@ func (autoSource) retrieve(ctx context.Context, r *Request) (aws.Credentials, er
 		}
 		tried = append(tried, fmt.Sprintf("%s (%v)", s.describe(), err))
 	}
-	return aws.Credentials{}, Failf("no credentials found; tried %s", strings.Join(tried, "; ")).
+	return baseCreds{}, Failf("no credentials found; tried %s", strings.Join(tried, "; ")).
 		WithHint("run `c9cred store default` to keep access keys in the keychain, export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or pass --source")
 }
 

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 )
 
@@ -56,7 +55,7 @@ func (p profileSource) loadOptions(r *Request) func(*config.LoadOptions) error {
 	}
 }
 
-func (p profileSource) retrieve(ctx context.Context, r *Request) (aws.Credentials, error) {
+func (p profileSource) retrieve(ctx context.Context, r *Request) (baseCreds, error) {
 	cfgFile, credFile := SharedFiles(r.getenv)
 	sc, err := config.LoadSharedConfigProfile(ctx, p.name, func(o *config.LoadSharedConfigOptions) {
 		o.ConfigFiles = []string{cfgFile}
@@ -65,35 +64,35 @@ func (p profileSource) retrieve(ctx context.Context, r *Request) (aws.Credential
 	var notExist config.SharedConfigProfileNotExistError
 	if errors.As(err, &notExist) {
 		if p.implicit {
-			return aws.Credentials{}, notConfigured{"no such profile in " + cfgFile + " or " + credFile}
+			return baseCreds{}, notConfigured{"no such profile in " + cfgFile + " or " + credFile}
 		}
-		return aws.Credentials{}, Usagef("source profile:%s: no such profile in %s or %s", p.name, cfgFile, credFile)
+		return baseCreds{}, Usagef("source profile:%s: no such profile in %s or %s", p.name, cfgFile, credFile)
 	}
 	if err != nil {
-		return aws.Credentials{}, Usagef("source %s: %v", p.describe(), err)
+		return baseCreds{}, Usagef("source %s: %v", p.describe(), err)
 	}
 	if err := p.checkLoop(&sc); err != nil {
-		return aws.Credentials{}, err
+		return baseCreds{}, err
 	}
 	if !hasCredentials(&sc) {
 		if p.implicit {
-			return aws.Credentials{}, notConfigured{"no credentials in it"}
+			return baseCreds{}, notConfigured{"no credentials in it"}
 		}
-		return aws.Credentials{}, Usagef("source profile:%s has no credentials (no keys, role_arn, sso_session, credential_process or web identity)", p.name)
+		return baseCreds{}, Usagef("source profile:%s has no credentials (no keys, role_arn, sso_session, credential_process or web identity)", p.name)
 	}
 	// Anything the profile runs must know it runs under c9cred.
 	os.Setenv(GuardEnv, "1")
 	defer os.Unsetenv(GuardEnv)
 	cfg, err := config.LoadDefaultConfig(ctx, p.loadOptions(r))
 	if err != nil {
-		return aws.Credentials{}, Failf("source %s: %v", p.describe(), err)
+		return baseCreds{}, Failf("source %s: %v", p.describe(), err)
 	}
 	c, err := cfg.Credentials.Retrieve(ctx)
 	if err != nil {
-		return aws.Credentials{}, stsFailure(err, "get credentials from "+p.describe(), p.describe())
+		return baseCreds{}, stsFailure(err, "get credentials from "+p.describe(), p.describe())
 	}
-	c.Source = "profile:" + p.name
-	return c, nil
+	return baseCreds{Credentials: c, from: "profile:" + p.name,
+		cloud9Managed: sc.Credentials.HasKeys() && IsCloud9ManagedFile(credFile)}, nil
 }
 
 func hasCredentials(sc *config.SharedConfig) bool {

@@ -66,7 +66,7 @@ func awsConfig(ctx context.Context, r *Request, creds aws.Credentials) (aws.Conf
 }
 
 // assumeRole exchanges base credentials for a role session.
-func assumeRole(ctx context.Context, r *Request, cfg aws.Config, from string) (aws.Credentials, error) {
+func assumeRole(ctx context.Context, r *Request, cfg aws.Config, base baseCreds) (aws.Credentials, error) {
 	client := sts.NewFromConfig(cfg)
 	p := stscreds.NewAssumeRoleProvider(client, r.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = r.SessionName
@@ -77,7 +77,10 @@ func assumeRole(ctx context.Context, r *Request, cfg aws.Config, from string) (a
 	})
 	c, err := p.Retrieve(ctx)
 	if err != nil {
-		e := stsFailure(err, "AssumeRole "+r.RoleARN, from)
+		e := stsFailure(err, "AssumeRole "+r.RoleARN, base.from)
+		if base.cloud9Managed {
+			cloud9Hint(e, apiCode(err), true)
+		}
 		if code := apiCode(err); code == "AccessDenied" && e.Hint == "" {
 			e.Hint = "the role's trust policy must allow sts:AssumeRole for the caller" + callerSuffix(ctx, client) +
 				", and the caller's own policy must allow sts:AssumeRole on " + r.RoleARN

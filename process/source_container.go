@@ -1,0 +1,190 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/smithy-go"
+
+	"c9cred/internal/redact"
+)
+
+// containerSource reads the container credentials endpoint that CloudShell,
+// ECS and EKS Pod Identity expose through AWS_CONTAINER_CREDENTIALS_FULL_URI
+// or _RELATIVE_URI plus AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE). The SDK's
+// own resolution does the work, with its host rules (loopback, the ECS and
+// EKS link-local addresses, or https) and token-file support.
+type containerSource struct{ implicit bool }
+
+func (containerSource) describe() string { return "container" }
+
+// containerEndpoint is the endpoint the SDK will call, for messages.
+func containerEndpoint(getenv func(string) string) string {
+	if rel := getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"); rel != "" {
+		return "http://169.254.170.2" + rel
+	}
+	return getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+}
+
+// credentialEnv are the variables that would make the SDK's default chain
+// pick something other than the source c9cred asked for.
+var credentialEnv = []string{
+	"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN",
+	"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+}
+
+// isolatedConfig loads the SDK configuration with no shared files and no
+// credential variables, so the SDK resolves exactly the container endpoint
+// or instance metadata from the environment. It changes this process's
+// environment only for the duration of the call.
+func isolatedConfig(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
+	saved := map[string]string{}
+	for _, k := range credentialEnv {
+		if v, ok := os.LookupEnv(k); ok {
+			saved[k] = v
+			os.Unsetenv(k)
+		}
+	}
+	defer func() {
+		for k, v := range saved {
+			os.Setenv(k, v)
+		}
+	}()
+	opts = append(opts,
+		config.WithSharedConfigFiles([]string{os.DevNull}),
+		config.WithSharedCredentialsFiles([]string{os.DevNull}))
+	return config.LoadDefaultConfig(ctx, opts...)
+}
+
+// localHTTP is an HTTP client for endpoints on this host or link: they
+// answer in milliseconds or not at all.
+func localHTTP(dial, total time.Duration) *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTimeout(total).
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = dial })
+}
+
+func (c containerSource) retrieve(ctx context.Context, r *Request) (baseCreds, error) {
+	endpoint := containerEndpoint(r.getenv)
+	if endpoint == "" {
+		return baseCreds{}, notConfigured{"AWS_CONTAINER_CREDENTIALS_FULL_URI and _RELATIVE_URI are not set"}
+	}
+	redact.Add(r.getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN"))
+	if f := r.getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); f != "" {
+		if b, err := os.ReadFile(f); err == nil {
+			redact.Add(strings.TrimSpace(string(b)))
+		}
+	}
+	cfg, err := isolatedConfig(ctx,
+		config.WithEndpointCredentialOptions(func(o *endpointcreds.Options) {
+			o.HTTPClient = localHTTP(time.Second, 5*time.Second)
+		}),
+		// The SDK's cache moves Expires 5 minutes early; c9cred prints the
+		// endpoint's own expiry and applies its own refresh window.
+		config.WithCredentialsCacheOptions(func(o *aws.CredentialsCacheOptions) {
+			o.ExpiryWindow, o.ExpiryWindowJitterFrac = 0, 0
+		}))
+	if err != nil {
+		return baseCreds{}, Failf("source container: endpoint %s refused by the SDK's rules: %v", endpoint, err).
+			WithHint("a container credentials endpoint must be on a loopback address, the ECS/EKS link-local address, or use https")
+	}
+	got, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return baseCreds{}, endpointFailure("container", endpoint, err)
+	}
+	if got.AccessKeyID == "" || got.SecretAccessKey == "" {
+		return baseCreds{}, Failf("source container: endpoint %s answered without AccessKeyId or SecretAccessKey", endpoint)
+	}
+	return baseCreds{Credentials: got, from: "container"}, nil
+}
+
+// endpointFailure says which endpoint answered what, without the token.
+func endpointFailure(src, endpoint string, err error) *Error {
+	var ae smithy.APIError
+	// Both smithy response errors and the endpoint client's errors carry it.
+	var re interface{ HTTPStatusCode() int }
+	msg := oneLine(err.Error())
+	hasStatus := errors.As(err, &re)
+	if errors.As(err, &ae) && ae.ErrorCode() != "" {
+		msg = fmt.Sprintf("%s: %s", ae.ErrorCode(), oneLine(ae.ErrorMessage()))
+		if hasStatus {
+			msg = fmt.Sprintf("HTTP %d, %s", re.HTTPStatusCode(), msg)
+		}
+	} else if hasStatus {
+		msg = fmt.Sprintf("HTTP %d", re.HTTPStatusCode())
+	}
+	e := Failf("source %s: endpoint %s answered: %s", src, endpoint, msg)
+	e.Err = err
+	denied := hasStatus && (re.HTTPStatusCode() == 401 || re.HTTPStatusCode() == 403)
+	if ae != nil {
+		switch ae.ErrorCode() {
+		case "AccessDenied", "Unauthorized", "Forbidden", "InvalidToken":
+			denied = true
+		}
+	}
+	if denied && src == "container" {
+		e.Hint = "the endpoint refused the authorization token; check AWS_CONTAINER_AUTHORIZATION_TOKEN or AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+	}
+	if strings.Contains(msg, "deserializ") || strings.Contains(msg, "invalid character") {
+		e.Msg = fmt.Sprintf("source %s: endpoint %s answered something that is not credential JSON (unexpected reply)", src, endpoint)
+	}
+	return e
+}
+
+// imdsSource reads an EC2 instance profile's role credentials through the
+// SDK's IMDSv2 client, honouring AWS_EC2_METADATA_SERVICE_ENDPOINT and
+// AWS_EC2_METADATA_DISABLED. Off EC2 it gives up within imdsTimeout.
+type imdsSource struct{ implicit bool }
+
+// imdsTimeout bounds the whole IMDS exchange: a real IMDS answers in
+// milliseconds, and off EC2 nothing answers at all.
+const imdsTimeout = time.Second
+
+func (imdsSource) describe() string { return "imds" }
+
+func (s imdsSource) retrieve(ctx context.Context, r *Request) (baseCreds, error) {
+	if strings.EqualFold(r.getenv("AWS_EC2_METADATA_DISABLED"), "true") {
+		if s.implicit {
+			return baseCreds{}, notConfigured{"disabled by AWS_EC2_METADATA_DISABLED"}
+		}
+		return baseCreds{}, Failf("source imds: instance metadata is disabled by AWS_EC2_METADATA_DISABLED=true").
+			WithHint("unset AWS_EC2_METADATA_DISABLED, or use another --source")
+	}
+	cfg, err := isolatedConfig(ctx)
+	if err != nil {
+		return baseCreds{}, Failf("source imds: %v", err)
+	}
+	client := imds.NewFromConfig(cfg, func(o *imds.Options) {
+		o.HTTPClient = localHTTP(250*time.Millisecond, imdsTimeout)
+		o.EnableFallback = aws.FalseTernary
+	})
+	ctx, cancel := context.WithTimeout(ctx, imdsTimeout)
+	defer cancel()
+	endpoint := firstNonEmpty(r.getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"), "http://169.254.169.254")
+	got, err := imdsRoleCredentials(ctx, client)
+	if err != nil {
+		if s.implicit && ctx.Err() != nil {
+			return baseCreds{}, notConfigured{"no instance metadata service answered at " + endpoint}
+		}
+		if ctx.Err() != nil || isDialError(err) {
+			return baseCreds{}, Failf("source imds: no instance metadata service answered at %s within %s", endpoint, imdsTimeout).
+				WithHint("this does not look like an EC2 instance; outside EC2 use --source env, profile:NAME or stored:NAME")
+		}
+		return baseCreds{}, endpointFailure("imds", endpoint, err)
+	}
+	return baseCreds{Credentials: got, from: "imds"}, nil
+}
+
+func isDialError(err error) bool {
+	var ne *net.OpError
+	return errors.As(err, &ne) && ne.Op == "dial"
+}
