@@ -54,6 +54,8 @@ func (e *env) fail(err error) int {
 var commands = map[string]func(ctx context.Context, args []string, e *env) int{
 	"version": cmdVersion,
 	"store":   cmdStore,
+	"serve":   cmdServe,
+	"exec":    cmdExec,
 	"help":    func(_ context.Context, _ []string, e *env) int { fmt.Fprint(e.stdout, usageText); return 0 },
 }
 
@@ -85,6 +87,8 @@ const usageText = `c9cred: AWS credentials for credential_process, shells and co
 Usage:
   c9cred --role ARN [--source SPEC] [flags]       print credential_process JSON
   c9cred --print [--format FORMAT] [flags]        print export lines for a shell
+  c9cred exec [flags] -- COMMAND [ARGS...]        run a command with the credentials
+  c9cred serve [flags] [--addr 127.0.0.1:0]       a refreshing credentials endpoint
   c9cred store NAME | --list | --delete NAME      keep long-term keys in the keychain
   c9cred version
 

@@ -148,11 +148,11 @@ func TestContainerEndpointFailuresNameTheEndpointNotTheToken(t *testing.T) {
 			return []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI=" + ep.URL(), "AWS_CONTAINER_AUTHORIZATION_TOKEN=" + wrong}
 		}, []string{"endpoint http://127.0.0.1", "403", "hint: ", "AUTHORIZATION_TOKEN"}},
 		{"not JSON", func(ep *testenv.ContainerEndpoint) []string {
-			ep.Body = "<html>login</html>"
+			ep.SetBody("<html>login</html>")
 			return []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI=" + ep.URL(), "AWS_CONTAINER_AUTHORIZATION_TOKEN=" + token}
 		}, []string{"endpoint http://127.0.0.1", "unexpected reply"}},
 		{"missing field", func(ep *testenv.ContainerEndpoint) []string {
-			ep.Body = `{"AccessKeyId":"ASIAX","Token":"t","Expiration":"2099-01-01T00:00:00Z"}`
+			ep.SetBody(`{"AccessKeyId":"ASIAX","Token":"t","Expiration":"2099-01-01T00:00:00Z"}`)
 			return []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI=" + ep.URL(), "AWS_CONTAINER_AUTHORIZATION_TOKEN=" + token}
 		}, []string{"endpoint http://127.0.0.1", "without AccessKeyId or SecretAccessKey"}},
 		{"host outside the SDK's rules", func(ep *testenv.ContainerEndpoint) []string {

@@ -48,8 +48,19 @@ var credentialEnv = []string{
 // or instance metadata from the environment. It changes this process's
 // environment only for the duration of the call.
 func isolatedConfig(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
+	opts = append(opts,
+		config.WithSharedConfigFiles([]string{os.DevNull}),
+		config.WithSharedCredentialsFiles([]string{os.DevNull}))
+	return loadConfigWithout(ctx, credentialEnv, opts...)
+}
+
+// loadConfigWithout runs the SDK's LoadDefaultConfig with the variables in
+// keys hidden from it (the SDK reads the environment directly). c9cred is
+// single-threaded while it resolves credentials, so the brief change to
+// its own environment is seen by nothing else.
+func loadConfigWithout(ctx context.Context, keys []string, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
 	saved := map[string]string{}
-	for _, k := range credentialEnv {
+	for _, k := range keys {
 		if v, ok := os.LookupEnv(k); ok {
 			saved[k] = v
 			os.Unsetenv(k)
@@ -60,9 +71,6 @@ func isolatedConfig(ctx context.Context, opts ...func(*config.LoadOptions) error
 			os.Setenv(k, v)
 		}
 	}()
-	opts = append(opts,
-		config.WithSharedConfigFiles([]string{os.DevNull}),
-		config.WithSharedCredentialsFiles([]string{os.DevNull}))
 	return config.LoadDefaultConfig(ctx, opts...)
 }
 

@@ -55,6 +55,12 @@ func awsConfig(ctx context.Context, r *Request, creds aws.Credentials) (aws.Conf
 		opts = append(opts, config.WithRegion(r.Region))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	var notExist config.SharedConfigProfileNotExistError
+	if errors.As(err, &notExist) && r.Source.Kind != "profile" {
+		// AWS_PROFILE names a profile that is not there. The credentials are
+		// in hand; the profile would only have lent a region or endpoint.
+		cfg, err = loadConfigWithout(ctx, []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE"}, opts...)
+	}
 	if err != nil {
 		return aws.Config{}, "", Usagef("load AWS configuration: %v", err)
 	}

@@ -20,10 +20,9 @@ type Creds struct {
 // JSON with Type/Code/LastUpdated alongside the keys.
 type ContainerEndpoint struct {
 	*httptest.Server
-	Token string
-	Creds Creds
-	// Body, when set, replaces the JSON reply (malformed replies).
-	Body     string
+	Token    string
+	Creds    Creds
+	body     atomic.Pointer[string]
 	Requests atomic.Int64
 }
 
@@ -39,8 +38,8 @@ func NewContainerEndpoint(token string, c Creds) *ContainerEndpoint {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		if f.Body != "" {
-			fmt.Fprint(w, f.Body)
+		if b := f.body.Load(); b != nil {
+			fmt.Fprint(w, *b)
 			return
 		}
 		json.NewEncoder(w).Encode(map[string]string{
@@ -56,8 +55,13 @@ func NewContainerEndpoint(token string, c Creds) *ContainerEndpoint {
 	return f
 }
 
+// SetBody makes the endpoint answer body instead of credentials JSON.
+func (f *ContainerEndpoint) SetBody(body string) { f.body.Store(&body) }
+
 // URL is the FULL_URI clients are given.
-func (f *ContainerEndpoint) URL() string { return f.Server.URL + "/latest/meta-data/container/security-credentials" }
+func (f *ContainerEndpoint) URL() string {
+	return f.Server.URL + "/latest/meta-data/container/security-credentials"
+}
 
 // IMDS fakes EC2 instance metadata, IMDSv2 only: a PUT for a session
 // token, then GETs with it for the role name and its credentials.
