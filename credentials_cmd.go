@@ -26,9 +26,20 @@ type credFlags struct {
 	role, source, sessionName, duration, externalID, region string
 	cacheMode, refreshWindow, timeout                       string
 	forceRefresh                                            bool
+	profile                                                 string
+	mfaSerial, mfaToken, mfaProcess, mfaSessionDuration     string
+	noMFASession                                            bool
+	fs                                                      *flag.FlagSet
 }
 
 func (f *credFlags) register(fs *flag.FlagSet) {
+	f.fs = fs
+	fs.StringVar(&f.profile, "profile", "", "")
+	fs.StringVar(&f.mfaSerial, "mfa-serial", "", "")
+	fs.StringVar(&f.mfaToken, "mfa-token", "", "")
+	fs.StringVar(&f.mfaProcess, "mfa-process", "", "")
+	fs.StringVar(&f.mfaSessionDuration, "mfa-session-duration", "", "")
+	fs.BoolVar(&f.noMFASession, "no-mfa-session", false, "")
 	fs.StringVar(&f.role, "role", "", "")
 	fs.StringVar(&f.source, "source", "auto", "")
 	fs.StringVar(&f.sessionName, "session-name", "", "")
@@ -51,6 +62,14 @@ type cacheOptions struct {
 func (f *credFlags) build(getenv func(string) string) (*process.Request, cacheOptions, error) {
 	r := &process.Request{Getenv: getenv, Duration: process.DefaultDuration}
 	var err error
+	if f.profile != "" {
+		if err := f.applyProfile(getenv); err != nil {
+			return nil, cacheOptions{}, err
+		}
+	}
+	if err := f.buildMFA(r); err != nil {
+		return nil, cacheOptions{}, err
+	}
 	if r.Source, err = process.ParseSource(f.source); err != nil {
 		return nil, cacheOptions{}, err
 	}
@@ -100,6 +119,60 @@ func (f *credFlags) build(getenv func(string) string) (*process.Request, cacheOp
 		return nil, cacheOptions{}, process.Usagef("--duration %s leaves no time outside the %s refresh window, so every call would fetch a new session; use a longer --duration or a shorter --refresh-window", r.Duration, co.policy.Window)
 	}
 	return r, co, nil
+}
+
+// applyProfile fills every flag the user did not give from --profile's
+// section of the shared config: flags override the file.
+func (f *credFlags) applyProfile(getenv func(string) string) error {
+	ps, err := process.LoadProfileSettings(getenv, f.profile)
+	if err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	if f.fs != nil {
+		f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	}
+	for name, v := range ps.Values {
+		if given[name] || f.fs == nil {
+			continue
+		}
+		if err := f.fs.Set(name, v); err != nil {
+			return process.Usagef("--profile %s: %s = %q: %v", f.profile, name, v, err)
+		}
+	}
+	// duration_seconds is plain seconds, which --duration accepts as is.
+	return nil
+}
+
+func (f *credFlags) buildMFA(r *process.Request) error {
+	var err error
+	r.MFA.SessionDuration = process.DefaultMFASessionDuration
+	r.MFA.NoSession = f.noMFASession
+	if f.mfaSerial == "" {
+		if f.mfaToken != "" || f.mfaProcess != "" || f.noMFASession {
+			return process.Usagef("--mfa-token, --mfa-process and --no-mfa-session need --mfa-serial ARN")
+		}
+		return nil
+	}
+	if r.MFA.Serial, err = process.ParseMFASerial(f.mfaSerial); err != nil {
+		return err
+	}
+	if f.mfaToken != "" {
+		if r.MFA.Token, err = process.ParseMFAToken(f.mfaToken); err != nil {
+			return err
+		}
+	}
+	if f.mfaProcess != "" {
+		if r.MFA.Process, err = process.ParseMFAProcess(f.mfaProcess); err != nil {
+			return err
+		}
+	}
+	if f.mfaSessionDuration != "" {
+		if r.MFA.SessionDuration, err = process.ParseDuration("--mfa-session-duration", f.mfaSessionDuration, process.MinDuration, process.MaxMFASessionDuration); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // parseFlags parses args into fs, turning the flag package's errors into
@@ -226,7 +299,7 @@ func openCache(ctx context.Context, mode string, e *env) (*cache.Cache, error) {
 // there, else from process.Produce under the cache's single-flight lock.
 func obtain(ctx context.Context, req *process.Request, co cacheOptions, e *env) (process.Credentials, error) {
 	if co.mode == "off" {
-		return checkExpiry(process.Produce(ctx, req))
+		return checkExpiry(produceUncached(ctx, req))
 	}
 	c, err := openCache(ctx, co.mode, e)
 	if err != nil {
@@ -234,14 +307,56 @@ func obtain(ctx context.Context, req *process.Request, co cacheOptions, e *env) 
 			return process.Credentials{}, err
 		}
 		e.warn("%v; continuing without the cache", err)
-		return checkExpiry(process.Produce(ctx, req))
+		return checkExpiry(produceUncached(ctx, req))
 	}
 	name := cache.Name(req.CacheKeyParts()...)
 	// Waiting for another process's refresh is bounded like our own would be.
 	lockCtx, cancel := context.WithTimeout(ctx, waitBound(req))
 	defer cancel()
-	entry, res, err := c.Fetch(lockCtx, name, co.policy, func(ctx context.Context) (cache.Entry, error) {
-		creds, err := process.Produce(ctx, req)
+	creds, err := fetchCached(lockCtx, c, name, co.policy, req, e, func(ctx context.Context) (process.Credentials, error) {
+		return produceWithMFA(ctx, req, func(ctx context.Context) (process.Credentials, error) {
+			// One MFA session per device, cached on its own and shared by
+			// every role: only its refresh asks for a code.
+			mfaPolicy := co.policy
+			mfaPolicy.Force = false
+			return fetchCached(ctx, c, cache.Name(req.MFACacheKeyParts()...), mfaPolicy, req, e, func(ctx context.Context) (process.Credentials, error) {
+				return process.ProduceMFASession(ctx, req)
+			})
+		})
+	})
+	if err != nil {
+		return process.Credentials{}, err
+	}
+	return checkExpiry(creds, nil)
+}
+
+// produceUncached is obtain without a cache: an MFA session, if any, lives
+// only as long as this process.
+func produceUncached(ctx context.Context, req *process.Request) (process.Credentials, error) {
+	return produceWithMFA(ctx, req, func(ctx context.Context) (process.Credentials, error) {
+		return process.ProduceMFASession(ctx, req)
+	})
+}
+
+// produceWithMFA produces req's credentials; when req goes through an MFA
+// session, session supplies it and the role (if any) is assumed from it.
+func produceWithMFA(ctx context.Context, req *process.Request, session func(context.Context) (process.Credentials, error)) (process.Credentials, error) {
+	if !req.UsesMFASession() {
+		return process.Produce(ctx, req)
+	}
+	sess, err := session(ctx)
+	if err != nil || req.RoleARN == "" {
+		return sess, err
+	}
+	r := *req
+	r.Base = &sess
+	return process.Produce(ctx, &r)
+}
+
+// fetchCached is Cache.Fetch for credentials.
+func fetchCached(ctx context.Context, c *cache.Cache, name string, p cache.Policy, req *process.Request, e *env, produce func(context.Context) (process.Credentials, error)) (process.Credentials, error) {
+	entry, res, err := c.Fetch(ctx, name, p, func(ctx context.Context) (cache.Entry, error) {
+		creds, err := produce(ctx)
 		if err != nil {
 			return cache.Entry{}, err
 		}
@@ -252,7 +367,12 @@ func obtain(ctx context.Context, req *process.Request, co cacheOptions, e *env) 
 		return cache.Entry{Expires: creds.Expiration, Payload: payload}, nil
 	})
 	if errors.Is(err, cache.ErrLockTimeout) {
-		return process.Credentials{}, process.Failf("%v", err).WithHint("another c9cred has been fetching these credentials for too long; retry, or pass --cache off")
+		pe := process.Failf("%v", err).WithHint("another c9cred has been fetching these credentials for too long; retry, or pass --cache off")
+		if req.MFA.Serial != "" {
+			pe = process.Failf("another c9cred is waiting for an MFA code for %s", req.MFA.Serial).
+				WithHint("type the code where it is asked for (or run `c9cred --print` with the same flags in a terminal), then retry")
+		}
+		return process.Credentials{}, pe
 	}
 	if err != nil {
 		return process.Credentials{}, err
@@ -264,10 +384,17 @@ func obtain(ctx context.Context, req *process.Request, co cacheOptions, e *env) 
 	if err != nil {
 		return process.Credentials{}, process.Failf("decode credentials: %v", err)
 	}
-	return checkExpiry(creds, nil)
+	return creds, nil
 }
 
+// mfaWait bounds how long a process waits for another one that is asking a
+// person for an MFA code.
+const mfaWait = 2 * time.Minute
+
 func waitBound(req *process.Request) time.Duration {
+	if req.MFA.Serial != "" && req.MFA.Token == "" {
+		return mfaWait
+	}
 	if req.Timeout > 0 {
 		return req.Timeout + 5*time.Second
 	}

@@ -52,11 +52,12 @@ func (e *env) fail(err error) int {
 
 // commands maps subcommand names to their functions.
 var commands = map[string]func(ctx context.Context, args []string, e *env) int{
-	"version": cmdVersion,
-	"store":   cmdStore,
-	"serve":   cmdServe,
-	"exec":    cmdExec,
-	"help":    func(_ context.Context, _ []string, e *env) int { fmt.Fprint(e.stdout, usageText); return 0 },
+	"version":   cmdVersion,
+	"store":     cmdStore,
+	"serve":     cmdServe,
+	"exec":      cmdExec,
+	"configure": cmdConfigure,
+	"help":      func(_ context.Context, _ []string, e *env) int { fmt.Fprint(e.stdout, usageText); return 0 },
 }
 
 func run(ctx context.Context, args []string, e *env) (code int) {
@@ -89,6 +90,7 @@ Usage:
   c9cred --print [--format FORMAT] [flags]        print export lines for a shell
   c9cred exec [flags] -- COMMAND [ARGS...]        run a command with the credentials
   c9cred serve [flags] [--addr 127.0.0.1:0]       a refreshing credentials endpoint
+  c9cred configure --profile NAME [flags]         write the ~/.aws/config profile
   c9cred store NAME | --list | --delete NAME      keep long-term keys in the keychain
   c9cred version
 
@@ -104,6 +106,13 @@ Flags:
   --refresh-window DUR   refresh when less than this remains (default 15m)
   --force-refresh        ignore cached credentials and fetch new ones
   --timeout DUR          give up fetching credentials after DUR (default 20s)
+  --profile NAME         read role_arn, source_profile, mfa_serial, ... and
+                         c9cred_* keys from [profile NAME]; flags override
+  --mfa-serial ARN       MFA device; one code opens a cached session (12h)
+  --mfa-process CMD      command that prints the MFA code (e.g. ykman ...)
+  --mfa-token CODE       the code itself, for scripts (visible in ps!)
+  --mfa-session-duration DUR   MFA session length (default 12h)
+  --no-mfa-session       send the code with each AssumeRole instead
   --print                print for a person or a shell instead of JSON
   --format FORMAT        with --print: export (default), json, env, dotenv,
                          docker, ini, fish, powershell

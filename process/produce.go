@@ -15,19 +15,20 @@ const DefaultTimeout = 20 * time.Second
 // Produce reads the source's credentials and, when a role is requested,
 // assumes it. It makes network calls and never looks at any cache.
 func Produce(ctx context.Context, r *Request) (Credentials, error) {
-	timeout := r.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
-	src := r.Source.source()
-	base, err := src.retrieve(ctx, r)
+	base, err := r.retrieveBase(ctx)
 	if err != nil {
-		return Credentials{}, AsError(err)
+		return Credentials{}, err
 	}
-	redact.Add(base.SecretAccessKey, base.SessionToken)
+	// Without a cached MFA session, the code goes to AssumeRole itself;
+	// ask for it before the network deadline starts.
+	var code string
+	if r.MFA.Serial != "" && r.Base == nil && r.RoleARN != "" {
+		if code, err = r.mfaCode(ctx); err != nil {
+			return Credentials{}, AsError(err)
+		}
+	}
+	ctx, cancel := r.networkContext(ctx)
+	defer cancel()
 
 	if r.RoleARN == "" {
 		region := r.Region
@@ -43,12 +44,39 @@ func Produce(ctx context.Context, r *Request) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, err
 	}
-	c, err := assumeRole(ctx, r, cfg, base)
+	c, err := assumeRole(ctx, r, cfg, base, code)
 	if err != nil {
 		return Credentials{}, err
 	}
 	redact.Add(c.SecretAccessKey, c.SessionToken)
 	return fromAWS(c, region, r.RoleARN+" via "+base.from), nil
+}
+
+// retrieveBase returns the credentials to start from: r.Base when the
+// caller supplies an MFA session, else the source's.
+func (r *Request) retrieveBase(ctx context.Context) (baseCreds, error) {
+	if r.Base != nil {
+		b := r.Base
+		return baseCreds{Credentials: aws.Credentials{AccessKeyID: b.AccessKeyID, SecretAccessKey: b.SecretAccessKey,
+			SessionToken: b.SessionToken, CanExpire: b.CanExpire(), Expires: b.Expiration}, from: b.Source}, nil
+	}
+	ctx, cancel := r.networkContext(ctx)
+	defer cancel()
+	base, err := r.Source.source().retrieve(ctx, r)
+	if err != nil {
+		return baseCreds{}, AsError(err)
+	}
+	redact.Add(base.SecretAccessKey, base.SessionToken)
+	return base, nil
+}
+
+// networkContext bounds network work by r.Timeout.
+func (r *Request) networkContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return context.WithTimeout(ctx, timeout)
 }
 
 func fromAWS(c aws.Credentials, region, source string) Credentials {

@@ -18,7 +18,12 @@ type Request struct {
 	Duration    time.Duration
 	ExternalID  string
 	Region      string // --region; empty: the SDK's resolution
-	// Timeout bounds the whole production of credentials (sources and STS).
+	MFA         MFA
+	// Base, when set, replaces the source's credentials (an MFA session
+	// that the caller got from its cache).
+	Base *Credentials
+	// Timeout bounds the network calls (sources and STS), not the time a
+	// person takes to type an MFA code.
 	Timeout time.Duration
 	// Getenv reads the environment; os.Getenv when nil.
 	Getenv func(string) string
@@ -164,6 +169,8 @@ func (r *Request) CacheKeyParts() []string {
 		"duration=" + r.Duration.String(),
 		"external-id=" + r.ExternalID,
 		"region=" + r.Region,
+		"mfa=" + r.MFA.Serial,
+		"mfa-session=" + strconv.FormatBool(r.UsesMFASession()),
 	}
 	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"} {
 		parts = append(parts, k+"="+r.getenv(k))

@@ -72,13 +72,17 @@ func awsConfig(ctx context.Context, r *Request, creds aws.Credentials) (aws.Conf
 }
 
 // assumeRole exchanges base credentials for a role session.
-func assumeRole(ctx context.Context, r *Request, cfg aws.Config, base baseCreds) (aws.Credentials, error) {
+func assumeRole(ctx context.Context, r *Request, cfg aws.Config, base baseCreds, mfaCode string) (aws.Credentials, error) {
 	client := sts.NewFromConfig(cfg)
 	p := stscreds.NewAssumeRoleProvider(client, r.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = r.SessionName
 		o.Duration = r.Duration
 		if r.ExternalID != "" {
 			o.ExternalID = aws.String(r.ExternalID)
+		}
+		if mfaCode != "" {
+			o.SerialNumber = aws.String(r.MFA.Serial)
+			o.TokenProvider = func() (string, error) { return mfaCode, nil }
 		}
 	})
 	c, err := p.Retrieve(ctx)
