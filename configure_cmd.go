@@ -172,8 +172,8 @@ func refuseShadowing(name, cfgFile, credFile string) error {
 	if err != nil {
 		return nil
 	}
-	sec, err := cfg.GetSection(process.SectionName(name))
-	if err != nil {
+	sec := process.FindSection(cfg, process.SectionName(name))
+	if sec == nil {
 		return nil
 	}
 	for _, k := range []string{"aws_access_key_id", "role_arn", "source_profile", "credential_source", "sso_session", "sso_start_url", "web_identity_token_file"} {
@@ -274,8 +274,8 @@ func verifyEdit(oldContent, newContent, section string, keys []keyValue) error {
 	if err != nil {
 		return fmt.Errorf("the edited file would not parse: %w", err)
 	}
-	sec, err := after.GetSection(section)
-	if err != nil {
+	sec := process.FindSection(after, section)
+	if sec == nil {
 		return fmt.Errorf("section [%s] missing after the edit", section)
 	}
 	for _, kv := range keys {
@@ -284,7 +284,7 @@ func verifyEdit(oldContent, newContent, section string, keys []keyValue) error {
 		}
 	}
 	for _, s := range before.Sections() {
-		if s.Name() == section {
+		if s == process.FindSection(before, section) {
 			continue
 		}
 		a, err := after.GetSection(s.Name())

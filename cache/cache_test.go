@@ -46,6 +46,19 @@ func snapshot(t *testing.T, dir string) map[string]string {
 	return out
 }
 
+// entrySnapshot is snapshot without the lock files, which taking a lock
+// creates and leaves behind by design.
+func entrySnapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	m := snapshot(t, dir)
+	for k := range m {
+		if strings.HasSuffix(k, ".lock") {
+			delete(m, k)
+		}
+	}
+	return m
+}
+
 func dirNames(t *testing.T, dir string) []string {
 	t.Helper()
 	des, err := os.ReadDir(dir)

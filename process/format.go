@@ -180,6 +180,9 @@ func writeINI(w io.Writer, c *Credentials, o FormatOptions) error {
 		if strings.ContainsAny(v.Value, "\r\n\x00#;") || strings.TrimSpace(v.Value) != v.Value {
 			return refuse("ini", v, "contains a line break, a comment character or surrounding spaces")
 		}
+		if strings.ContainsAny(v.Value[:min(1, len(v.Value))], "'\"`") || strings.HasSuffix(v.Value, `\`) {
+			return refuse("ini", v, "starts with a quote or backtick or ends with a backslash, which ini parsers read specially")
+		}
 		key := strings.ToLower(v.Name)
 		switch v.Name {
 		case "AWS_CREDENTIAL_EXPIRATION":

@@ -112,6 +112,7 @@ func runMFAProcess(ctx context.Context, commandLine string) (string, error) {
 	cmd := exec.CommandContext(ctx, words[0], words[1:]...)
 	cmd.Stderr = os.Stderr // e.g. "Touch your YubiKey"
 	cmd.WaitDelay = time.Second
+	killGroupOnCancel(cmd)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	err = cmd.Run()

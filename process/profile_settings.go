@@ -45,6 +45,17 @@ func SectionName(profile string) string {
 	return "profile " + profile
 }
 
+// FindSection finds a section the way botocore does, which splits section
+// names on white space: "[profile  dev ]" is profile dev.
+func FindSection(cfg *ini.File, name string) *ini.Section {
+	for _, s := range cfg.Sections() {
+		if strings.Join(strings.Fields(s.Name()), " ") == name {
+			return s
+		}
+	}
+	return nil
+}
+
 // LoadProfileSettings reads [profile NAME] from the shared config file.
 func LoadProfileSettings(getenv func(string) string, name string) (ProfileSettings, error) {
 	file, _ := SharedFiles(getenv)
@@ -56,11 +67,11 @@ func LoadProfileSettings(getenv func(string) string, name string) (ProfileSettin
 	if err != nil {
 		return ps, Usagef("--profile %s: cannot read %s: %v", name, file, err)
 	}
-	sec, err := cfg.GetSection(SectionName(name))
-	if err != nil && name == "default" {
-		sec, err = cfg.GetSection("profile default")
+	sec := FindSection(cfg, SectionName(name))
+	if sec == nil && name == "default" {
+		sec = FindSection(cfg, "profile default")
 	}
-	if err != nil {
+	if sec == nil {
 		return ps, Usagef("--profile %s: no [%s] section in %s", name, SectionName(name), file)
 	}
 	for _, pk := range profileKeys {

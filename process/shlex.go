@@ -8,8 +8,9 @@ import (
 // SplitCommand splits a command line the way botocore splits
 // credential_process on POSIX systems (shlex in POSIX mode): whitespace
 // separates words, single quotes keep everything literally, double quotes
-// keep everything but \" \\ \$ \` escapes, and a backslash outside quotes
-// escapes the next character. No shell runs.
+// keep everything but the \" and \\ escapes (Python's shlex, unlike a
+// shell, leaves \$ and \` alone), and a backslash outside quotes escapes
+// the next character. No shell runs.
 func SplitCommand(s string) ([]string, error) {
 	var (
 		words  []string
@@ -41,7 +42,7 @@ func SplitCommand(s string) ([]string, error) {
 			inWord = true
 			j := i + 1
 			for ; j < len(rs) && rs[j] != '"'; j++ {
-				if rs[j] == '\\' && j+1 < len(rs) && strings.ContainsRune("\"\\$`", rs[j+1]) {
+				if rs[j] == '\\' && j+1 < len(rs) && strings.ContainsRune("\"\\", rs[j+1]) {
 					j++
 				}
 				cur.WriteRune(rs[j])
@@ -52,10 +53,11 @@ func SplitCommand(s string) ([]string, error) {
 			i = j
 		case r == '\\':
 			inWord = true
-			if i+1 < len(rs) {
-				i++
-				cur.WriteRune(rs[i])
+			if i+1 == len(rs) {
+				return nil, fmt.Errorf("trailing backslash in %q", s)
 			}
+			i++
+			cur.WriteRune(rs[i])
 		default:
 			inWord = true
 			cur.WriteRune(r)

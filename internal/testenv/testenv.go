@@ -113,6 +113,7 @@ func MinimalEnv(home string) []string {
 		"AWS_CONFIG_FILE=" + filepath.Join(home, ".aws", "config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, ".aws", "credentials"),
 		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_PAGER=",
 		"PYENV_ROOT=" + os.Getenv("PYENV_ROOT"),
 		"LANG=C.UTF-8",
 	}
