@@ -17,6 +17,7 @@ have hyperfine || need+=(hyperfine)
 have pgrep || need+=(procps)
 [ -x /usr/bin/time ] || need+=(time)
 have setsid || need+=(util-linux)
+have fish || need+=(fish)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing Debian packages: ${need[*]}"
