@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 GOBIN ?= $(shell $(GO) env GOPATH)/bin
 
-.PHONY: install test test-deps bench fuzz vet clean
+.PHONY: install test test-deps bench fuzz clean
 
 install:
 	$(GO) install -trimpath .
@@ -20,6 +20,15 @@ test: test-deps
 	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting"; exit 1)
 	$(GO) vet ./...
 	C9CRED_REQUIRE_PEERS=1 bash .ci/with-keyring.sh $(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+# Each fuzz target for a bounded time; crashers land in testdata/fuzz and
+# then run as regression cases in every `go test`.
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzRequestParsing$$' -fuzztime=$(FUZZTIME) ./process
+	$(GO) test -run='^$$' -fuzz='^FuzzContainerResponse$$' -fuzztime=$(FUZZTIME) ./process
+	$(GO) test -run='^$$' -fuzz='^FuzzEntryDecoder$$' -fuzztime=$(FUZZTIME) ./cache
 
 bench: test-deps
 	bash .ci/bench.sh

@@ -133,7 +133,7 @@ func DefaultSessionName(getenv func(string) string) string {
 	}
 	host, _ := os.Hostname()
 	host, _, _ = strings.Cut(host, ".")
-	return SanitizeSessionName("c9cred-" + who + "@" + host)
+	return SanitizeSessionName(strings.TrimRight("c9cred-"+who+"@"+host, "@-"))
 }
 
 // SanitizeSessionName maps s onto STS's [\w+=,.@-]{2,64}.
@@ -148,7 +148,7 @@ func SanitizeSessionName(s string) string {
 			b.WriteByte('-')
 		}
 	}
-	out := strings.TrimRight(b.String(), "@-")
+	out := b.String()
 	if len(out) > 64 {
 		out = out[:64]
 	}

@@ -92,20 +92,32 @@ func (c containerSource) retrieve(ctx context.Context, r *Request) (baseCreds, e
 			redact.Add(strings.TrimSpace(string(b)))
 		}
 	}
-	cfg, err := isolatedConfig(ctx,
-		config.WithEndpointCredentialOptions(func(o *endpointcreds.Options) {
-			o.HTTPClient = localHTTP(time.Second, 5*time.Second)
-		}),
-		// The SDK's cache moves Expires 5 minutes early; c9cred prints the
-		// endpoint's own expiry and applies its own refresh window.
-		config.WithCredentialsCacheOptions(func(o *aws.CredentialsCacheOptions) {
-			o.ExpiryWindow, o.ExpiryWindowJitterFrac = 0, 0
-		}))
-	if err != nil {
+	// The SDK's own resolution applies its host rules (loopback, ECS/EKS
+	// link-local, or https) and refuses anything else before any request.
+	if _, err := isolatedConfig(ctx); err != nil {
 		return baseCreds{}, Failf("source container: endpoint %s refused by the SDK's rules: %v", endpoint, err).
 			WithHint("a container credentials endpoint must be on a loopback address, the ECS/EKS link-local address, or use https")
 	}
-	got, err := cfg.Credentials.Retrieve(ctx)
+	// The SDK's endpoint provider is then called directly rather than
+	// through the config's credentials cache: the cache runs it in a
+	// goroutine where a panic cannot be recovered, and a reply of `null`
+	// panics it (found by FuzzContainerResponse). Calling it directly also
+	// keeps the endpoint's own Expiration, which the cache moves 5 minutes
+	// early.
+	p := endpointcreds.New(endpoint, func(o *endpointcreds.Options) {
+		o.HTTPClient = localHTTP(time.Second, 5*time.Second)
+		o.AuthorizationToken = r.getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+		if f := r.getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); f != "" {
+			o.AuthorizationTokenProvider = endpointcreds.TokenProviderFunc(func() (string, error) {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					return "", fmt.Errorf("read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: %w", err)
+				}
+				return strings.TrimSpace(string(b)), nil
+			})
+		}
+	})
+	got, err := retrieveRecovering(ctx, p)
 	if err != nil {
 		return baseCreds{}, endpointFailure("container", endpoint, err)
 	}
@@ -113,6 +125,20 @@ func (c containerSource) retrieve(ctx context.Context, r *Request) (baseCreds, e
 		return baseCreds{}, Failf("source container: endpoint %s answered without AccessKeyId or SecretAccessKey", endpoint)
 	}
 	return baseCreds{Credentials: got, from: "container"}, nil
+}
+
+// errUnexpectedReply is a reply the SDK's provider could not digest.
+var errUnexpectedReply = errors.New("deserialization failed: unexpected reply")
+
+// retrieveRecovering calls p, turning a panic inside the SDK provider into
+// an error: c9cred never prints a stack trace.
+func retrieveRecovering(ctx context.Context, p aws.CredentialsProvider) (c aws.Credentials, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c, err = aws.Credentials{}, errUnexpectedReply
+		}
+	}()
+	return p.Retrieve(ctx)
 }
 
 // endpointFailure says which endpoint answered what, without the token.
@@ -142,7 +168,7 @@ func endpointFailure(src, endpoint string, err error) *Error {
 	if denied && src == "container" {
 		e.Hint = "the endpoint refused the authorization token; check AWS_CONTAINER_AUTHORIZATION_TOKEN or AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
 	}
-	if strings.Contains(msg, "deserializ") || strings.Contains(msg, "invalid character") {
+	if strings.Contains(msg, "deserializ") || strings.Contains(msg, "invalid character") || strings.Contains(msg, "cannot unmarshal") || strings.Contains(msg, "unexpected end of JSON") {
 		e.Msg = fmt.Sprintf("source %s: endpoint %s answered something that is not credential JSON (unexpected reply)", src, endpoint)
 	}
 	return e

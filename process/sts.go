@@ -124,6 +124,13 @@ func apiCode(err error) string {
 // stsFailure turns an SDK error into one line with the service's code and
 // message, plus a hint for the codes users meet.
 func stsFailure(err error, op, from string) *Error {
+	var de *smithy.DeserializationError
+	if errors.As(err, &de) {
+		e := Failf("%s: STS sent an unexpected reply (not the XML STS documents)", op)
+		e.Err = err
+		e.Hint = "something between c9cred and STS answered instead of STS (a proxy or captive portal?); check HTTPS_PROXY and AWS_ENDPOINT_URL_STS"
+		return e
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		e := Failf("%s: %s: %s", op, ae.ErrorCode(), oneLine(ae.ErrorMessage()))
@@ -133,6 +140,8 @@ func stsFailure(err error, op, from string) *Error {
 			e.Hint = fmt.Sprintf("the credentials from source %s have expired; refresh them at their origin, or use another --source", from)
 		case "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "IncompleteSignature":
 			e.Hint = fmt.Sprintf("the credentials from source %s are not valid (wrong, deleted or deactivated keys, or a session token that does not match); check them, or use another --source", from)
+		case "Throttling", "ThrottlingException", "RequestLimitExceeded", "InternalFailure", "ServiceUnavailable", "InternalError":
+			e.Hint = fmt.Sprintf("STS kept failing after %d attempts with backoff; retry in a minute", stsAttempts)
 		case "RegionDisabledException":
 			e.Hint = "STS is not activated in this region; pass --region with an activated region or activate it in IAM account settings"
 		case "ValidationError":
