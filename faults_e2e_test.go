@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +74,41 @@ func TestFailedRefreshServesTheStillValidCachedSessionWithAWarning(t *testing.T)
 	again := parseV1(t, r)
 	if again.AccessKeyID != first.AccessKeyID || !strings.Contains(r.stderr, "refresh failed") {
 		t.Errorf("got %s (first %s), stderr %q", again.AccessKeyID, first.AccessKeyID, r.stderr)
+	}
+}
+
+func TestClearRemovesSessionsByRoleAndAllKeepsStoredKeys(t *testing.T) {
+	requireMoto(t)
+	w := newWorld(t)
+	a, b := testenv.RoleARN("ClearA"), testenv.RoleARN("ClearB")
+	parseV1(t, w.c9("--role", a, "--source", "env"))
+	parseV1(t, w.c9("--role", b, "--source", "env"))
+	if r := w.c9("clear", "--role", a); r.code != 0 || !strings.Contains(r.stderr, "removed 1 cached session") {
+		t.Fatalf("clear --role: exit %d %q", r.code, r.stderr)
+	}
+	parseV1(t, w.c9("--role", a, "--source", "env"))
+	parseV1(t, w.c9("--role", b, "--source", "env"))
+	if ca, cb := assumeRoleCalls(t, a), assumeRoleCalls(t, b); ca != 2 || cb != 1 {
+		t.Errorf("AssumeRole calls after clear --role A: A=%d (want 2) B=%d (want 1)", ca, cb)
+	}
+	w.passThrough = true
+	id, secret := "AKIACLEARSTOREDKEY01", "clearSTOREDsecretValue/abcdefghij012345"
+	if r := w.set("ID="+id, "SECRET="+secret, "C9="+c9bin).run("bash", "-c", `printf '%s\n%s\n' "$ID" "$SECRET" | "$C9" store keep --insecure-file`); r.code != 0 {
+		t.Fatalf("store: %s", r.stderr)
+	}
+	if r := w.c9("clear", "--all"); r.code != 0 || !strings.Contains(r.stderr, "removed the cache data key") {
+		t.Fatalf("clear --all: exit %d %q", r.code, r.stderr)
+	}
+	if entries, _ := filepath.Glob(filepath.Join(w.cacheDir(), "*.entry")); len(entries) != 0 {
+		t.Errorf("entries left after --all: %v", entries)
+	}
+	if d := parseV1(t, w.c9("--source", "stored:keep")); d.AccessKeyID != id {
+		t.Errorf("--all removed stored keys")
+	}
+	if r := w.c9("clear", "--stored"); r.code != 0 {
+		t.Fatalf("clear --stored: %s", r.stderr)
+	}
+	if r := w.c9("--source", "stored:keep"); r.code != 2 {
+		t.Errorf("stored keys still there after clear --stored: exit %d", r.code)
 	}
 }

@@ -57,6 +57,7 @@ var commands = map[string]func(ctx context.Context, args []string, e *env) int{
 	"serve":     cmdServe,
 	"exec":      cmdExec,
 	"configure": cmdConfigure,
+	"clear":     cmdClear,
 	"help":      func(_ context.Context, _ []string, e *env) int { fmt.Fprint(e.stdout, usageText); return 0 },
 }
 
@@ -92,6 +93,7 @@ Usage:
   c9cred serve [flags] [--addr 127.0.0.1:0]       a refreshing credentials endpoint
   c9cred configure --profile NAME [flags]         write the ~/.aws/config profile
   c9cred store NAME | --list | --delete NAME      keep long-term keys in the keychain
+  c9cred clear [--all | --role ARN ...] [--stored] remove cached sessions
   c9cred version
 
 Flags:

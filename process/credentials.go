@@ -18,6 +18,8 @@ type Credentials struct {
 	// Source says where the credentials came from ("env", "profile:dev",
 	// "assumed arn:... from env").
 	Source string `json:"src,omitempty"`
+	// Role is the assumed role, if any (for `c9cred clear --role`).
+	Role string `json:"role,omitempty"`
 	// Cloud9Managed marks AWS Cloud9's managed temporary credentials passed
 	// through as they are.
 	Cloud9Managed bool `json:"c9,omitempty"`

@@ -49,7 +49,9 @@ func Produce(ctx context.Context, r *Request) (Credentials, error) {
 		return Credentials{}, err
 	}
 	redact.Add(c.SecretAccessKey, c.SessionToken)
-	return fromAWS(c, region, r.RoleARN+" via "+base.from), nil
+	out := fromAWS(c, region, r.RoleARN+" via "+base.from)
+	out.Role = r.RoleARN
+	return out, nil
 }
 
 // retrieveBase returns the credentials to start from: r.Base when the
