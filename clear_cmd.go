@@ -29,15 +29,11 @@ func cmdClear(ctx context.Context, args []string, e *env) int {
 	all := fs.Bool("all", false, "")
 	stored := fs.Bool("stored", false, "")
 	mode := fs.String("cache", "auto", "")
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.stdout, "Usage: c9cred clear [--all | --role ARN ...] [--stored]\n")
-			return 0
-		}
-		return e.fail(err)
+	if code, done := parseCommand(fs, args, clearUsage, e); done {
+		return code
 	}
 	if fs.NArg() > 0 || (*all && len(roles) > 0) {
-		return e.fail(process.Usagef("usage: c9cred clear [--all | --role ARN ...] [--stored]"))
+		return e.fail(process.Usagef("%s", strings.TrimSpace(clearUsage)))
 	}
 	for _, r := range roles {
 		if _, err := process.ParseRoleARN(r); err != nil {
@@ -96,18 +92,13 @@ func cmdClear(ctx context.Context, args []string, e *env) int {
 		}
 	}
 	if *stored {
-		for _, kr := range keychain.StoredKeyrings(e.getenv) {
-			idx, err := kr.List(ctx)
-			if err != nil {
-				e.warn("cannot list the %s store: %v", kr.Store.Kind(), err)
-				continue
+		eachStored(ctx, e, func(kr keychain.Keyring, name, _ string) {
+			if err := kr.Delete(ctx, name); err == nil {
+				fmt.Fprintf(e.stderr, "c9cred: deleted stored keys %q from the %s store\n", name, kr.Store.Kind())
 			}
-			for _, n := range keychain.Names(idx) {
-				if err := kr.Delete(ctx, n); err == nil {
-					fmt.Fprintf(e.stderr, "c9cred: deleted stored keys %q from the %s store\n", n, kr.Store.Kind())
-				}
-			}
-		}
+		})
 	}
 	return 0
 }
+
+const clearUsage = "Usage: c9cred clear [--all | --role ARN ...] [--stored]\n"

@@ -25,12 +25,8 @@ func cmdConfigure(_ context.Context, args []string, e *env) int {
 	var cf credFlags
 	cf.register(flags)
 	dryRun := flags.Bool("dry-run", false, "")
-	if err := parseFlags(flags, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.stdout, configureUsage)
-			return 0
-		}
-		return e.fail(err)
+	if code, done := parseCommand(flags, args, configureUsage, e); done {
+		return code
 	}
 	if flags.NArg() > 0 {
 		return e.fail(process.Usagef("configure: unexpected argument %q", flags.Arg(0)))

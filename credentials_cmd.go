@@ -175,6 +175,20 @@ func (f *credFlags) buildMFA(r *process.Request) error {
 	return nil
 }
 
+// parseCommand parses a subcommand's flags. When done is true the command
+// is over: help was printed (code 0) or the flags were wrong (code 2).
+func parseCommand(fs *flag.FlagSet, args []string, usage string, e *env) (code int, done bool) {
+	err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, usage)
+		return 0, true
+	}
+	if err != nil {
+		return e.fail(err), true
+	}
+	return 0, false
+}
+
 // parseFlags parses args into fs, turning the flag package's errors into
 // one-line usage errors.
 func parseFlags(fs *flag.FlagSet, args []string) error {
@@ -204,12 +218,8 @@ func cmdCredentials(ctx context.Context, args []string, e *env) int {
 	printMode := fs.Bool("print", false, "")
 	format := fs.String("format", "", "")
 	profileName := fs.String("profile-name", "c9cred", "")
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.stdout, usageText)
-			return 0
-		}
-		return e.fail(err)
+	if code, done := parseCommand(fs, args, usageText, e); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		return e.fail(process.Usagef("unexpected argument %q; c9cred takes only flags here (run `c9cred --help`)", fs.Arg(0)))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -58,12 +57,8 @@ func cmdExec(ctx context.Context, args []string, e *env) int {
 	cf.register(fs)
 	force := fs.Bool("force", false, "")
 	serveMode := fs.Bool("serve", false, "")
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.stdout, execUsage)
-			return 0
-		}
-		return e.fail(err)
+	if code, done := parseCommand(fs, args, execUsage, e); done {
+		return code
 	}
 	argv := fs.Args()
 	if len(argv) == 0 {

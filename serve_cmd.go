@@ -170,12 +170,8 @@ func cmdServe(ctx context.Context, args []string, e *env) int {
 	addr := fs.String("addr", "127.0.0.1:0", "")
 	format := fs.String("format", "env", "")
 	tokenFile := fs.String("token-file", "", "")
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.stdout, serveUsage)
-			return 0
-		}
-		return e.fail(err)
+	if code, done := parseCommand(fs, args, serveUsage, e); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		return e.fail(process.Usagef("serve: unexpected argument %q", fs.Arg(0)))

@@ -158,8 +158,9 @@ func promptKeys() (keychain.StoredKeys, error) {
 	return keychain.StoredKeys{AccessKeyID: strings.TrimSpace(id), SecretAccessKey: strings.TrimSpace(string(secret))}, nil
 }
 
-func storeList(ctx context.Context, e *env) int {
-	found := false
+// eachStored calls fn for every stored name in every store, warning about
+// stores that cannot be listed.
+func eachStored(ctx context.Context, e *env, fn func(kr keychain.Keyring, name, keyID string)) {
 	for _, kr := range keychain.StoredKeyrings(e.getenv) {
 		idx, err := kr.List(ctx)
 		if err != nil {
@@ -167,10 +168,17 @@ func storeList(ctx context.Context, e *env) int {
 			continue
 		}
 		for _, n := range keychain.Names(idx) {
-			fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", n, idx[n], kr.Store.Kind())
-			found = true
+			fn(kr, n, idx[n])
 		}
 	}
+}
+
+func storeList(ctx context.Context, e *env) int {
+	found := false
+	eachStored(ctx, e, func(kr keychain.Keyring, name, keyID string) {
+		fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", name, keyID, kr.Store.Kind())
+		found = true
+	})
 	if !found {
 		fmt.Fprintln(e.stderr, "c9cred: no stored keys; save some with `c9cred store NAME`")
 	}
