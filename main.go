@@ -58,6 +58,7 @@ var commands = map[string]func(ctx context.Context, args []string, e *env) int{
 	"exec":      cmdExec,
 	"configure": cmdConfigure,
 	"clear":     cmdClear,
+	"doctor":    cmdDoctor,
 	"help":      func(_ context.Context, _ []string, e *env) int { fmt.Fprint(e.stdout, usageText); return 0 },
 }
 
@@ -94,6 +95,7 @@ Usage:
   c9cred configure --profile NAME [flags]         write the ~/.aws/config profile
   c9cred store NAME | --list | --delete NAME      keep long-term keys in the keychain
   c9cred clear [--all | --role ARN ...] [--stored] remove cached sessions
+  c9cred doctor [--json]                          explain this machine's setup and problems
   c9cred version
 
 Flags:

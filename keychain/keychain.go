@@ -283,6 +283,10 @@ func DataKey(ctx context.Context, s Store, lock func(context.Context) (func(), e
 	return key, nil
 }
 
+// ReadDataKey returns the data key in s without creating one: ErrNotFound
+// when there is none.
+func ReadDataKey(ctx context.Context, s Store) ([]byte, error) { return readDataKey(ctx, s) }
+
 func readDataKey(ctx context.Context, s Store) ([]byte, error) {
 	v, err := s.Get(ctx, DataKeyAccount)
 	if err != nil {

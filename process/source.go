@@ -17,6 +17,9 @@ import (
 type SourceSpec struct {
 	Kind string // auto, env, profile, container, imds, stored
 	Name string // profile or stored-key name
+	// Probe treats an absent source (no such profile, no IMDS answer) as
+	// not configured, as auto does, instead of as an error (for doctor).
+	Probe bool
 }
 
 func (s SourceSpec) String() string {
@@ -50,7 +53,7 @@ type baseCreds struct {
 type sourceKind struct {
 	needsName bool
 	usage     string
-	make      func(name string) source
+	make      func(name string, probe bool) source
 	// envKeys are the non-secret environment variables that decide what
 	// this source returns; they go into the cache key.
 	envKeys []string
@@ -60,16 +63,16 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}$`)
 
 // sourceKinds is the registry of sources; new kinds register here.
 var sourceKinds = map[string]sourceKind{
-	"auto": {usage: "auto", make: func(string) source { return autoSource{} }},
-	"env": {usage: "env", make: func(string) source { return envSource{} },
+	"auto": {usage: "auto", make: func(string, bool) source { return autoSource{} }},
+	"env": {usage: "env", make: func(string, bool) source { return envSource{} },
 		envKeys: []string{"AWS_ACCESS_KEY_ID", "AWS_CREDENTIAL_EXPIRATION"}},
-	"profile": {needsName: true, usage: "profile:NAME", make: func(n string) source { return profileSource{name: n} },
+	"profile": {needsName: true, usage: "profile:NAME", make: func(n string, p bool) source { return profileSource{name: n, implicit: p} },
 		envKeys: []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"}},
-	"container": {usage: "container", make: func(string) source { return containerSource{} },
+	"container": {usage: "container", make: func(_ string, p bool) source { return containerSource{implicit: p} },
 		envKeys: []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"}},
-	"imds": {usage: "imds", make: func(string) source { return imdsSource{} },
+	"imds": {usage: "imds", make: func(_ string, p bool) source { return imdsSource{implicit: p} },
 		envKeys: []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_DISABLED"}},
-	"stored": {needsName: true, usage: "stored:NAME", make: func(n string) source { return storedSource{name: n} }},
+	"stored": {needsName: true, usage: "stored:NAME", make: func(n string, p bool) source { return storedSource{name: n, implicit: p} }},
 }
 
 // acceptedSources lists the spellings for error messages.
@@ -92,7 +95,7 @@ func ParseSource(s string) (SourceSpec, error) {
 	return SourceSpec{Kind: kind, Name: name}, nil
 }
 
-func (s SourceSpec) source() source { return sourceKinds[s.Kind].make(s.Name) }
+func (s SourceSpec) source() source { return sourceKinds[s.Kind].make(s.Name, s.Probe) }
 
 func (s SourceSpec) envKeys() []string {
 	if s.Kind == "auto" {

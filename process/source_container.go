@@ -206,7 +206,7 @@ func (s imdsSource) retrieve(ctx context.Context, r *Request) (baseCreds, error)
 	endpoint := firstNonEmpty(r.getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"), "http://169.254.169.254")
 	got, err := imdsRoleCredentials(ctx, client)
 	if err != nil {
-		if s.implicit && ctx.Err() != nil {
+		if s.implicit && (ctx.Err() != nil || isDialError(err)) {
 			return baseCreds{}, notConfigured{"no instance metadata service answered at " + endpoint}
 		}
 		if ctx.Err() != nil || isDialError(err) {

@@ -30,6 +30,9 @@ type FaultSTS struct {
 	CallerARN string
 	// Lifetime of issued credentials.
 	Lifetime time.Duration
+	// DateSkew shifts the Date header of every reply (a server clock that
+	// differs from the client's).
+	DateSkew time.Duration
 	seq      atomic.Int64
 }
 
@@ -79,6 +82,9 @@ func (f *FaultSTS) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.Add(1)
+	if f.DateSkew != 0 {
+		w.Header().Set("Date", time.Now().Add(f.DateSkew).UTC().Format(http.TimeFormat))
+	}
 	fault := f.next(action)
 	if fault.Delay > 0 {
 		select {
