@@ -62,7 +62,14 @@ var commands = map[string]func(ctx context.Context, args []string, e *env) int{
 	"help":      func(_ context.Context, _ []string, e *env) int { fmt.Fprint(e.stdout, usageText); return 0 },
 }
 
+// secretEnv are variables whose values are secrets wherever they show up,
+// even pasted by mistake into a flag that c9cred then quotes in an error.
+var secretEnv = []string{"AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"}
+
 func run(ctx context.Context, args []string, e *env) (code int) {
+	for _, k := range secretEnv {
+		redact.Add(e.getenv(k))
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			fmt.Fprintf(e.stderr, "c9cred: internal error: %s\nhint: please report this at the project's issue tracker\n", redact.String(fmt.Sprint(v)))
