@@ -44,9 +44,8 @@ func TestFailingPathsNeverPrintAKnownSecret(t *testing.T) {
 		{"--role", role, "--source", "stored:missing"}, // no such stored keys
 		{"--role", role, "--source", "env", "--mfa-serial", "arn:aws:iam::123456789012:mfa/x", "--mfa-process", mfa},
 		{"--role", role, "--source", "env", "--mfa-serial", "arn:aws:iam::123456789012:mfa/x", "--mfa-token", "123456"},
-		{"--print", "--format", "docker", "--source", "env"}, // refused: no, values fine; then ok
-		{"--role", srcSecret},        // a secret pasted where a role goes
-		{"--session-name", srcToken}, // and where a session name goes
+		{"--role", srcSecret}, // a secret pasted where a role goes
+		{"--role", role, "--source", "env", "--session-name", srcToken}, // and where a session name goes
 		{"--role", role, "--source", "env", "--timeout", "1s", "--region", "xx-leak-1"},
 		{"exec", "--role", role, "--source", "env", "--", "true"},
 		{"serve", "--role", role, "--source", "env"},
