@@ -1,6 +1,7 @@
 package main
 
 import (
+	"c9cred/internal/lazyre"
 	"context"
 	"errors"
 	"flag"
@@ -8,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"gopkg.in/ini.v1"
@@ -32,7 +32,7 @@ func cmdConfigure(_ context.Context, args []string, e *env) int {
 		return e.fail(process.Usagef("configure: unexpected argument %q", flags.Arg(0)))
 	}
 	name := cf.profile
-	if name == "" || !profileNameRE.MatchString(name) {
+	if name == "" || !profileNameRE().MatchString(name) {
 		return e.fail(process.Usagef("configure needs --profile NAME (letters, digits and _.-), got %q", name))
 	}
 	// Here --profile names the profile to write, not settings to read.
@@ -97,7 +97,7 @@ func cmdConfigure(_ context.Context, args []string, e *env) int {
 	return 0
 }
 
-var profileNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$`)
+var profileNameRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$`)
 
 // givenFlags returns the flags in args, in the order given, minus skip,
 // each ready for a credential_process command line.
@@ -183,7 +183,7 @@ func refuseShadowing(name, cfgFile, credFile string) error {
 
 type keyValue struct{ key, value string }
 
-var headerRE = regexp.MustCompile(`^\s*\[\s*([^\]]*?)\s*\]\s*(?:[#;].*)?$`)
+var headerRE = lazyre.New(`^\s*\[\s*([^\]]*?)\s*\]\s*(?:[#;].*)?$`)
 
 // setSection sets keys in section, editing only the lines that hold them
 // (or appending lines, or a new section at the end).
@@ -194,7 +194,7 @@ func setSection(content, section string, keys []keyValue) string {
 	}
 	start, end := -1, len(lines)
 	for i, l := range lines {
-		m := headerRE.FindStringSubmatch(l)
+		m := headerRE().FindStringSubmatch(l)
 		if m == nil {
 			continue
 		}

@@ -289,6 +289,7 @@ func openCache(ctx context.Context, mode string, e *env) (*cache.Cache, error) {
 		Getenv: e.getenv,
 		Warn:   func(s string) { e.warn("%s", s) },
 	})
+	// The directory must be safe before a file-store key is read from it.
 	if err := securefs.EnsureDir(dir); err != nil {
 		return nil, process.Failf("cache directory: %v", err)
 	}

@@ -2,13 +2,13 @@ package main
 
 import (
 	"bufio"
+	"c9cred/internal/lazyre"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -96,8 +96,8 @@ func cmdStore(ctx context.Context, args []string, e *env) int {
 }
 
 var (
-	accessKeyIDRE = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
-	secretKeyRE   = regexp.MustCompile(`^[A-Za-z0-9/+=]{16,128}$`)
+	accessKeyIDRE = lazyre.New(`^[A-Z0-9]{16,128}$`)
+	secretKeyRE   = lazyre.New(`^[A-Za-z0-9/+=]{16,128}$`)
 )
 
 // readKeys gets the access key id and secret from the environment, a
@@ -125,13 +125,13 @@ func readKeys(e *env, fromEnv bool) (keychain.StoredKeys, error) {
 		}
 	}
 	redact.Add(k.SecretAccessKey)
-	if !accessKeyIDRE.MatchString(k.AccessKeyID) {
+	if !accessKeyIDRE().MatchString(k.AccessKeyID) {
 		return k, process.Usagef("store: %q is not an access key id; expected 16 or more capital letters and digits, such as AKIAIOSFODNN7EXAMPLE", k.AccessKeyID)
 	}
 	if strings.HasPrefix(k.AccessKeyID, "ASIA") {
 		return k, process.Usagef("store: %s is a temporary key (ASIA...), which needs a session token and expires; store keeps long-term keys (AKIA...)", k.AccessKeyID)
 	}
-	if !secretKeyRE.MatchString(k.SecretAccessKey) {
+	if !secretKeyRE().MatchString(k.SecretAccessKey) {
 		return k, process.Usagef("store: the secret access key is not in the expected form (16 to 128 characters of letters, digits and /+=)")
 	}
 	return k, nil

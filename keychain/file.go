@@ -1,13 +1,13 @@
 package keychain
 
 import (
+	"c9cred/internal/lazyre"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 
 	"c9cred/internal/securefs"
 )
@@ -19,13 +19,13 @@ type FileStore struct {
 	Dir string
 }
 
-var accountRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,127}$`)
+var accountRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,127}$`)
 
 func (s *FileStore) Kind() string { return "file" }
 
 // Path is where account's secret lives.
 func (s *FileStore) Path(account string) (string, error) {
-	if !accountRE.MatchString(account) {
+	if !accountRE().MatchString(account) {
 		return "", fmt.Errorf("invalid secret name %q: use letters, digits and _.@+=-", account)
 	}
 	return filepath.Join(s.Dir, account+".secret"), nil

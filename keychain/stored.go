@@ -1,13 +1,13 @@
 package keychain
 
 import (
+	"c9cred/internal/lazyre"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 )
 
@@ -17,11 +17,11 @@ type StoredKeys struct {
 	SecretAccessKey string `json:"SecretAccessKey"`
 }
 
-var keyNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}$`)
+var keyNameRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}$`)
 
 // ValidKeyName checks a stored-key name.
 func ValidKeyName(name string) error {
-	if !keyNameRE.MatchString(name) {
+	if !keyNameRE().MatchString(name) {
 		return fmt.Errorf("%q is not a valid name; use 1 to 64 letters, digits and _.@+=- starting with a letter or digit", name)
 	}
 	return nil

@@ -3,12 +3,12 @@ package process
 import (
 	"bufio"
 	"bytes"
+	"c9cred/internal/lazyre"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"time"
 
@@ -39,21 +39,21 @@ const (
 	mfaPromptAttempts         = 3
 )
 
-var mfaSerialRE = regexp.MustCompile(`^(arn:aws[a-z-]*:iam::[0-9]{12}:(mfa|u2f)/[\x21-\x7e]{1,256}|[A-Za-z0-9]{9,256})$`)
+var mfaSerialRE = lazyre.New(`^(arn:aws[a-z-]*:iam::[0-9]{12}:(mfa|u2f)/[\x21-\x7e]{1,256}|[A-Za-z0-9]{9,256})$`)
 
 // ParseMFASerial checks an MFA device ARN (or a hardware serial number).
 func ParseMFASerial(s string) (string, error) {
-	if !mfaSerialRE.MatchString(s) {
+	if !mfaSerialRE().MatchString(s) {
 		return "", Usagef("--mfa-serial %q is not an MFA device; expected arn:aws:iam::123456789012:mfa/NAME or a device serial number", s)
 	}
 	return s, nil
 }
 
-var mfaCodeRE = regexp.MustCompile(`^[0-9]{6}$`)
+var mfaCodeRE = lazyre.New(`^[0-9]{6}$`)
 
 // ParseMFAToken checks a code given with --mfa-token.
 func ParseMFAToken(s string) (string, error) {
-	if !mfaCodeRE.MatchString(s) {
+	if !mfaCodeRE().MatchString(s) {
 		return "", Usagef("--mfa-token must be the 6-digit code from the MFA device, got %d characters", len(s))
 	}
 	return s, nil
@@ -124,7 +124,7 @@ func runMFAProcess(ctx context.Context, commandLine string) (string, error) {
 		return "", Failf("--mfa-process %s failed: %v", words[0], err)
 	}
 	code := strings.TrimSpace(out.String())
-	if !mfaCodeRE.MatchString(code) {
+	if !mfaCodeRE().MatchString(code) {
 		return "", Failf("--mfa-process %s printed something that is not a 6-digit code (%d characters)", words[0], len(code)).
 			WithHint("the command's stdout must be the code alone")
 	}
@@ -144,7 +144,7 @@ func promptMFA(serial string) (string, error) {
 		fmt.Fprintf(tty, "c9cred: MFA code for %s: ", serial)
 		line, err := in.ReadString('\n')
 		code := strings.TrimSpace(line)
-		if mfaCodeRE.MatchString(code) {
+		if mfaCodeRE().MatchString(code) {
 			return code, nil
 		}
 		if err != nil {

@@ -1,10 +1,10 @@
 package process
 
 import (
+	"c9cred/internal/lazyre"
 	"fmt"
 	"os"
 	"os/user"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -43,11 +43,11 @@ func (r *Request) getenv(k string) string {
 	return r.Getenv(k)
 }
 
-var roleARNRE = regexp.MustCompile(`^arn:aws(-cn|-us-gov|-iso|-iso-[a-z]|-eusc)?:iam::[0-9]{12}:role/([\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
+var roleARNRE = lazyre.New(`^arn:aws(-cn|-us-gov|-iso|-iso-[a-z]|-eusc)?:iam::[0-9]{12}:role/([\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
 
 // ParseRoleARN checks that s is an IAM role ARN.
 func ParseRoleARN(s string) (string, error) {
-	if !roleARNRE.MatchString(s) || len(s) > 2048 {
+	if !roleARNRE().MatchString(s) || len(s) > 2048 {
 		return "", Usagef("--role %q is not an IAM role ARN; expected arn:aws:iam::123456789012:role/NAME", s)
 	}
 	return s, nil
@@ -85,35 +85,35 @@ func fmtDur(d time.Duration) string {
 	return d.String()
 }
 
-var sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+var sessionNameRE = lazyre.New(`^[\w+=,.@-]{2,64}$`)
 
 // ParseSessionName checks STS's RoleSessionName rules.
 func ParseSessionName(s string) (string, error) {
-	if !sessionNameRE.MatchString(s) {
+	if !sessionNameRE().MatchString(s) {
 		return "", Usagef("--session-name %q is not a valid role session name; use 2 to 64 characters from letters, digits and +=,.@_-", s)
 	}
 	return s, nil
 }
 
 // externalIDRE has no length: RE2 caps repeat counts at 1000, below STS's 1224.
-var externalIDRE = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+var externalIDRE = lazyre.New(`^[\w+=,.@:/-]+$`)
 
 // ParseExternalID checks STS's ExternalId rules.
 func ParseExternalID(s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
-	if len(s) < 2 || len(s) > 1224 || !externalIDRE.MatchString(s) {
+	if len(s) < 2 || len(s) > 1224 || !externalIDRE().MatchString(s) {
 		return "", Usagef("--external-id %q is not a valid external id; use 2 to 1224 characters from letters, digits and +=,.@:/_-", s)
 	}
 	return s, nil
 }
 
-var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+var regionRE = lazyre.New(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 
 // ParseRegion checks the shape of an AWS region name.
 func ParseRegion(s string) (string, error) {
-	if s != "" && !regionRE.MatchString(s) {
+	if s != "" && !regionRE().MatchString(s) {
 		return "", Usagef("--region %q is not an AWS region name; expected a name such as us-east-1 or eu-west-2", s)
 	}
 	return s, nil

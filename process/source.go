@@ -1,12 +1,12 @@
 package process
 
 import (
+	"c9cred/internal/lazyre"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -59,7 +59,7 @@ type sourceKind struct {
 	envKeys []string
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}$`)
+var nameRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}$`)
 
 // sourceKinds is the registry of sources; new kinds register here.
 var sourceKinds = map[string]sourceKind{
@@ -89,7 +89,7 @@ func acceptedSources() string {
 func ParseSource(s string) (SourceSpec, error) {
 	kind, name, hasName := strings.Cut(s, ":")
 	k, ok := sourceKinds[kind]
-	if !ok || k.needsName != hasName || (hasName && !nameRE.MatchString(name)) {
+	if !ok || k.needsName != hasName || (hasName && !nameRE().MatchString(name)) {
 		return SourceSpec{}, Usagef("--source %q is not a credential source; accepted: %s (NAME: letters, digits and _.@+=-)", s, acceptedSources())
 	}
 	return SourceSpec{Kind: kind, Name: name}, nil

@@ -47,7 +47,9 @@ func RepoRoot() string {
 // BuildBinary builds c9cred into dir and returns its path.
 func BuildBinary(dir string) (string, error) {
 	bin := filepath.Join(dir, "c9cred")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
+	// Built as make install builds it.
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Dir = RepoRoot()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
