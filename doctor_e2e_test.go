@@ -91,7 +91,7 @@ func TestDoctorExplainsCloudShellEndpointFailuresAndSuccess(t *testing.T) {
 func TestDoctorFindsShadowingRecursionSkewAndListsCacheAndStoredKeys(t *testing.T) {
 	sts := testenv.NewFaultSTS()
 	defer sts.Close()
-	sts.DateSkew = 10 * time.Minute
+	sts.SetDateSkew(10 * time.Minute)
 	w := newWorld(t, "AWS_ENDPOINT_URL_STS="+sts.URL, "AWS_PROFILE=loop")
 	w.writeConfig(fmt.Sprintf("[profile loop]\ncredential_process = %s --role arn:aws:iam::123456789012:role/Dev\n\n[profile dev]\ncredential_process = %s --role arn:aws:iam::123456789012:role/Dev --source env\n", c9bin, c9bin))
 	os.WriteFile(filepath.Join(w.home, ".aws", "credentials"), []byte("[dev]\naws_access_key_id = AKIASHADOWEXAMPLE001\naws_secret_access_key = shadowSECRETvalue0123456789abcdefghijklm\n"), 0o600)

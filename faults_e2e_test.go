@@ -62,7 +62,7 @@ func TestSTSFaultsEndInBoundedTimeWithTheReason(t *testing.T) {
 func TestFailedRefreshServesTheStillValidCachedSessionWithAWarning(t *testing.T) {
 	sts := testenv.NewFaultSTS()
 	defer sts.Close()
-	sts.Lifetime = 16 * time.Minute // STS may return less than asked for
+	sts.SetLifetime(16 * time.Minute) // STS may return less than asked for
 	w := newWorld(t, "AWS_ENDPOINT_URL_STS="+sts.URL)
 	role := testenv.RoleARN("Outage")
 	first := parseV1(t, w.c9("--role", role, "--source", "env", "--duration", "20m", "--refresh-window", "5m"))

@@ -28,18 +28,15 @@ type FaultSTS struct {
 	calls  map[string]*atomic.Int64
 	// CallerARN is what GetCallerIdentity reports.
 	CallerARN string
-	// Lifetime of issued credentials.
-	Lifetime time.Duration
-	// DateSkew shifts the Date header of every reply (a server clock that
-	// differs from the client's).
-	DateSkew time.Duration
-	seq      atomic.Int64
+	lifetime  time.Duration // of issued credentials; guarded by mu
+	dateSkew  time.Duration // guarded by mu
+	seq       atomic.Int64
 }
 
 // NewFaultSTS starts the fake.
 func NewFaultSTS() *FaultSTS {
 	f := &FaultSTS{faults: map[string][]Fault{}, calls: map[string]*atomic.Int64{},
-		CallerARN: "arn:aws:iam::123456789012:user/alice", Lifetime: time.Hour}
+		CallerARN: "arn:aws:iam::123456789012:user/alice", lifetime: time.Hour}
 	for _, a := range []string{"AssumeRole", "GetSessionToken", "GetCallerIdentity"} {
 		f.calls[a] = new(atomic.Int64)
 	}
@@ -52,6 +49,21 @@ func (f *FaultSTS) Set(action string, faults ...Fault) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.faults[action] = faults
+}
+
+// SetLifetime sets how long issued credentials live.
+func (f *FaultSTS) SetLifetime(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lifetime = d
+}
+
+// SetDateSkew shifts the Date header of every reply (a server clock that
+// differs from the client's).
+func (f *FaultSTS) SetDateSkew(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dateSkew = d
 }
 
 // Calls returns how many requests action received.
@@ -82,8 +94,11 @@ func (f *FaultSTS) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.Add(1)
-	if f.DateSkew != 0 {
-		w.Header().Set("Date", time.Now().Add(f.DateSkew).UTC().Format(http.TimeFormat))
+	f.mu.Lock()
+	skew, lifetime := f.dateSkew, f.lifetime
+	f.mu.Unlock()
+	if skew != 0 {
+		w.Header().Set("Date", time.Now().Add(skew).UTC().Format(http.TimeFormat))
 	}
 	fault := f.next(action)
 	if fault.Delay > 0 {
@@ -109,7 +124,7 @@ func (f *FaultSTS) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/xml")
 	n := f.seq.Add(1)
-	exp := time.Now().Add(f.Lifetime).UTC().Format(time.RFC3339)
+	exp := time.Now().Add(lifetime).UTC().Format(time.RFC3339)
 	switch action {
 	case "GetCallerIdentity":
 		fmt.Fprintf(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>%s</Arn><UserId>AIDAFAKE</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>req-%d</RequestId></ResponseMetadata></GetCallerIdentityResponse>`, f.CallerARN, n)
