@@ -269,3 +269,23 @@ func TestConfigureWritesAWorkingProfileAndKeepsTheRestOfTheFile(t *testing.T) {
 		t.Errorf("static keys: exit %d stderr %q", r.code, r.stderr)
 	}
 }
+
+func TestNoMFASessionSendsTheCodeWithAssumeRoleItself(t *testing.T) {
+	requireMoto(t)
+	w := newWorld(t)
+	script, counter := mfaScript(t, w.home, "echo 246810")
+	serial := mfaSerial(t)
+	role := testenv.RoleARN("MFAOnAssume")
+	args := []string{"--role", role, "--source", "env", "--mfa-serial", serial, "--mfa-process", script, "--no-mfa-session"}
+	first := parseV1(t, w.c9(args...))
+	if c, _ := moto.Calls("AssumeRole", map[string]string{"RoleArn": role, "SerialNumber": serial, "TokenCode": "246810"}); c != 1 {
+		t.Errorf("AssumeRole did not carry SerialNumber and TokenCode")
+	}
+	if c, _ := moto.Calls("GetSessionToken", map[string]string{"SerialNumber": serial}); c != 0 {
+		t.Errorf("--no-mfa-session still opened an MFA session")
+	}
+	// The role session itself is cached: no second code within its life.
+	if again := parseV1(t, w.c9(args...)); again.AccessKeyID != first.AccessKeyID || runsIn(counter) != 1 {
+		t.Errorf("second run asked again: %d code runs", runsIn(counter))
+	}
+}
