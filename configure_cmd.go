@@ -2,6 +2,7 @@ package main
 
 import (
 	"c9cred/internal/lazyre"
+	"c9cred/internal/names"
 	"context"
 	"errors"
 	"flag"
@@ -32,7 +33,7 @@ func cmdConfigure(_ context.Context, args []string, e *env) int {
 		return e.fail(process.Usagef("configure: unexpected argument %q", flags.Arg(0)))
 	}
 	name := cf.profile
-	if name == "" || !profileNameRE().MatchString(name) {
+	if name == "" || !names.Valid(name, 64) {
 		return e.fail(process.Usagef("configure needs --profile NAME (letters, digits and _.-), got %q", name))
 	}
 	// Here --profile names the profile to write, not settings to read.
@@ -96,8 +97,6 @@ func cmdConfigure(_ context.Context, args []string, e *env) int {
 	fmt.Fprintf(e.stderr, "\nc9cred: try: aws --profile %s sts get-caller-identity\n", name)
 	return 0
 }
-
-var profileNameRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$`)
 
 // givenFlags returns the flags in args, in the order given, minus skip,
 // each ready for a credential_process command line.

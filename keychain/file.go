@@ -1,7 +1,7 @@
 package keychain
 
 import (
-	"c9cred/internal/lazyre"
+	"c9cred/internal/names"
 	"context"
 	"errors"
 	"fmt"
@@ -19,13 +19,11 @@ type FileStore struct {
 	Dir string
 }
 
-var accountRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,127}$`)
-
 func (s *FileStore) Kind() string { return "file" }
 
 // Path is where account's secret lives.
 func (s *FileStore) Path(account string) (string, error) {
-	if !accountRE().MatchString(account) {
+	if !names.Valid(account, 128) {
 		return "", fmt.Errorf("invalid secret name %q: use letters, digits and _.@+=-", account)
 	}
 	return filepath.Join(s.Dir, account+".secret"), nil

@@ -1,7 +1,7 @@
 package keychain
 
 import (
-	"c9cred/internal/lazyre"
+	"c9cred/internal/names"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,11 +17,9 @@ type StoredKeys struct {
 	SecretAccessKey string `json:"SecretAccessKey"`
 }
 
-var keyNameRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}$`)
-
 // ValidKeyName checks a stored-key name.
 func ValidKeyName(name string) error {
-	if !keyNameRE().MatchString(name) {
+	if !names.Valid(name, 64) {
 		return fmt.Errorf("%q is not a valid name; use 1 to 64 letters, digits and _.@+=- starting with a letter or digit", name)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -79,6 +80,23 @@ func FuzzContainerResponse(f *testing.F) {
 		}
 		if c.AccessKeyID == "" || c.SecretAccessKey == "" {
 			t.Errorf("incomplete credentials accepted from %q", b)
+		}
+	})
+}
+
+// roleARNPattern is the documented form of a role ARN; validRoleARN must
+// agree with it on every input.
+var roleARNPattern = regexp.MustCompile(`^arn:aws(-cn|-us-gov|-iso|-iso-[a-z]|-eusc)?:iam::[0-9]{12}:role/([\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
+
+func FuzzRoleARNMatchesThePattern(f *testing.F) {
+	for _, s := range []string{"arn:aws:iam::123456789012:role/Dev", "arn:aws-iso-b:iam::123456789012:role/a/b/c", "arn:aws:iam::123456789012:role/",
+		"arn:aws:iam::123456789012:role//x", "arn:aws-cn:iam::12345678901:role/x", "arn:aws:iam::123456789012:user/x", "arn:aws:iam::123456789012:role/a b/c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := roleARNPattern.MatchString(s) && len(s) <= 2048
+		if got := validRoleARN(s); got != want {
+			t.Errorf("validRoleARN(%q) = %v, the pattern says %v", s, got, want)
 		}
 	})
 }

@@ -1,7 +1,7 @@
 package process
 
 import (
-	"c9cred/internal/lazyre"
+	"c9cred/internal/names"
 	"context"
 	"errors"
 	"fmt"
@@ -59,8 +59,6 @@ type sourceKind struct {
 	envKeys []string
 }
 
-var nameRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}$`)
-
 // sourceKinds is the registry of sources; new kinds register here.
 var sourceKinds = map[string]sourceKind{
 	"auto": {usage: "auto", make: func(string, bool) source { return autoSource{} }},
@@ -89,7 +87,7 @@ func acceptedSources() string {
 func ParseSource(s string) (SourceSpec, error) {
 	kind, name, hasName := strings.Cut(s, ":")
 	k, ok := sourceKinds[kind]
-	if !ok || k.needsName != hasName || (hasName && !nameRE().MatchString(name)) {
+	if !ok || k.needsName != hasName || (hasName && !names.Valid(name, 64)) {
 		return SourceSpec{}, Usagef("--source %q is not a credential source; accepted: %s (NAME: letters, digits and _.@+=-)", s, acceptedSources())
 	}
 	return SourceSpec{Kind: kind, Name: name}, nil
