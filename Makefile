@@ -31,6 +31,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzRequestParsing$$' -fuzztime=$(FUZZTIME) ./process
 	$(GO) test -run='^$$' -fuzz='^FuzzContainerResponse$$' -fuzztime=$(FUZZTIME) ./process
 	$(GO) test -run='^$$' -fuzz='^FuzzEntryDecoder$$' -fuzztime=$(FUZZTIME) ./cache
+	$(GO) test -run='^$$' -fuzz='^FuzzRoleARNMatchesThePattern$$' -fuzztime=$(FUZZTIME) ./process
+	$(GO) test -run='^$$' -fuzz='^FuzzValidMatchesThePattern$$' -fuzztime=$(FUZZTIME) ./internal/names
 
 bench: test-deps
 	bash .ci/bench.sh
