@@ -104,6 +104,8 @@ func TestFileStoreRefusesInvalidAccountNames(t *testing.T) {
 		"nul\x00byte",
 		"new\nline",
 		"colon:name",
+		"café",
+		"trailing-newline\n",
 		strings.Repeat("a", 129),
 	}
 	for _, account := range invalid {

@@ -49,12 +49,12 @@ func TestKeyringSaveLoadListDelete(t *testing.T) {
 }
 
 func TestValidKeyName(t *testing.T) {
-	for _, ok := range []string{"prod", "a", "my.keys@acct+1=x_y-z"} {
+	for _, ok := range []string{"prod", "a", "my.keys@acct+1=x_y-z", strings.Repeat("a", 64)} {
 		if err := keychain.ValidKeyName(ok); err != nil {
 			t.Errorf("ValidKeyName(%q) = %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "-x", ".x", "a/b", "../x", "a b", strings.Repeat("a", 65)} {
+	for _, bad := range []string{"", "-x", ".x", "a/b", "../x", "a b", "é", "x\n", strings.Repeat("a", 65)} {
 		if err := keychain.ValidKeyName(bad); err == nil {
 			t.Errorf("ValidKeyName(%q) accepted", bad)
 		}

@@ -87,35 +87,40 @@ func TestEnsureDirRefusesNonDirectories(t *testing.T) {
 		setup   func(t *testing.T, base, dir string)
 		keeps   string // a path whose mode EnsureDir must not change
 		keepsAt fs.FileMode
+		why     string // the error says why
 	}{
 		{"symlink to a private dir", func(t *testing.T, base, dir string) {
 			mkdirMode(t, filepath.Join(base, "target"), 0o700)
 			if err := os.Symlink(filepath.Join(base, "target"), dir); err != nil {
 				t.Fatal(err)
 			}
-		}, "target", 0o700},
+		}, "target", 0o700, "symbolic link"},
 		{"symlink to an open dir", func(t *testing.T, base, dir string) {
 			mkdirMode(t, filepath.Join(base, "target"), 0o755)
 			if err := os.Symlink(filepath.Join(base, "target"), dir); err != nil {
 				t.Fatal(err)
 			}
-		}, "target", 0o755},
+		}, "target", 0o755, "symbolic link"},
 		{"dangling symlink", func(t *testing.T, base, dir string) {
 			if err := os.Symlink(filepath.Join(base, "nowhere"), dir); err != nil {
 				t.Fatal(err)
 			}
-		}, "", 0},
+		}, "", 0, "symbolic link"},
 		{"regular file", func(t *testing.T, base, dir string) {
 			writeMode(t, dir, "not a dir", 0o644)
-		}, "c9cred", 0o644},
+		}, "c9cred", 0o644, "not a directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			base := t.TempDir()
 			dir := filepath.Join(base, "c9cred")
 			tt.setup(t, base, dir)
-			if err := securefs.EnsureDir(dir); err == nil {
+			err := securefs.EnsureDir(dir)
+			if err == nil {
 				t.Fatal("EnsureDir succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.why) {
+				t.Errorf("EnsureDir error %q does not say %q", err, tt.why)
 			}
 			if tt.keeps != "" {
 				if got := mode(t, filepath.Join(base, tt.keeps)); got != tt.keepsAt {
@@ -232,20 +237,21 @@ func TestReadFileRefusesExposedOrLinkedFiles(t *testing.T) {
 		name    string
 		setup   func(t *testing.T, dir, p string)
 		wantOK  bool
-		notExis bool // the error must be fs.ErrNotExist
+		notExis bool   // the error must be fs.ErrNotExist
+		why     string // the refusal says why
 	}{
-		{"private 0600 file", func(t *testing.T, dir, p string) { writeMode(t, p, secret, 0o600) }, true, false},
-		{"read-only 0400 file", func(t *testing.T, dir, p string) { writeMode(t, p, secret, 0o400) }, true, false},
-		{"world-readable 0644 file", func(t *testing.T, dir, p string) { writeMode(t, p, secret, 0o644) }, false, false},
-		{"group-readable 0640 file", func(t *testing.T, dir, p string) { writeMode(t, p, secret, 0o640) }, false, false},
-		{"world-writable 0602 file", func(t *testing.T, dir, p string) { writeMode(t, p, secret, 0o602) }, false, false},
+		{"private 0600 file", func(t *testing.T, dir, p string) { writeMode(t, p, secret, 0o600) }, true, false, ""},
+		{"read-only 0400 file", func(t *testing.T, dir, p string) { writeMode(t, p, secret, 0o400) }, true, false, ""},
+		{"world-readable 0644 file", func(t *testing.T, dir, p string) { writeMode(t, p, secret, 0o644) }, false, false, "readable by other users"},
+		{"group-readable 0640 file", func(t *testing.T, dir, p string) { writeMode(t, p, secret, 0o640) }, false, false, "readable by other users"},
+		{"world-writable 0602 file", func(t *testing.T, dir, p string) { writeMode(t, p, secret, 0o602) }, false, false, "other users"},
 		{"symlink to a private file", func(t *testing.T, dir, p string) {
 			writeMode(t, filepath.Join(dir, "target"), secret, 0o600)
 			if err := os.Symlink(filepath.Join(dir, "target"), p); err != nil {
 				t.Fatal(err)
 			}
-		}, false, false},
-		{"missing file", func(t *testing.T, dir, p string) {}, false, true},
+		}, false, false, "symbolic link"},
+		{"missing file", func(t *testing.T, dir, p string) {}, false, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -267,6 +273,9 @@ func TestReadFileRefusesExposedOrLinkedFiles(t *testing.T) {
 			}
 			if tt.notExis != errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("ReadFile error %v: errors.Is(fs.ErrNotExist) = %v, want %v", err, !tt.notExis, tt.notExis)
+			}
+			if !strings.Contains(err.Error(), tt.why) {
+				t.Errorf("ReadFile error %q does not say %q", err, tt.why)
 			}
 			if len(b) != 0 || strings.Contains(err.Error(), secret) {
 				t.Errorf("refused ReadFile leaked the content: %q, %v", b, err)
