@@ -154,8 +154,12 @@ func (c *Cache) open(name string, b []byte) (Entry, error) {
 	return e, nil
 }
 
-// Put seals e and replaces the entry under name atomically.
+// Put seals e and replaces the entry under name atomically. An entry
+// without an expiry is refused: it could never be fresh.
 func (c *Cache) Put(name string, e Entry) error {
+	if e.Expires.IsZero() {
+		return fmt.Errorf("cache: entry %s has no expiry", name)
+	}
 	if e.Written.IsZero() {
 		e.Written = c.now()
 	}

@@ -189,7 +189,8 @@ func (b brokenStore) Delete(context.Context, string) error {
 
 // fallbackStore uses the keychain and falls back to files, with one
 // warning, when the keychain is unavailable. Once it has fallen back it
-// stays on the file store for the rest of the process.
+// stays on the file store for the rest of the process. It is not safe for
+// concurrent use; callers that share one serialise their calls.
 type fallbackStore struct {
 	primary  Store
 	fallback Store

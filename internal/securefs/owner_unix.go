@@ -19,3 +19,8 @@ func checkOwner(path string, fi fs.FileInfo) error {
 	}
 	return nil
 }
+
+// openNoFollow opens path for reading, failing if it is a symbolic link.
+func openNoFollow(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+}

@@ -11,6 +11,7 @@ package securefs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -92,13 +93,23 @@ func WriteFile(path string, data []byte) error {
 
 // ReadFile reads a secret file, refusing a symbolic link or a file other
 // users can read (which would mean somebody else created or loosened it).
+// The checks run on the opened file itself, so a file swapped for a link
+// between check and read is still refused.
 func ReadFile(path string) ([]byte, error) {
-	fi, err := os.Lstat(path)
+	f, err := openNoFollow(path)
+	if err != nil {
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, fmt.Errorf("%s is a symbolic link; refusing to read a secret through it", path)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		return nil, fmt.Errorf("%s is a symbolic link; refusing to read a secret through it", path)
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
 	if err := checkOwner(path, fi); err != nil {
 		return nil, err
@@ -106,5 +117,5 @@ func ReadFile(path string) ([]byte, error) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%s is readable by other users (mode %o); remove it or chmod 600 it", path, fi.Mode().Perm())
 	}
-	return os.ReadFile(path)
+	return io.ReadAll(f)
 }
