@@ -205,6 +205,11 @@ func cmdServe(ctx context.Context, args []string, e *env) int {
 	} else {
 		vars = append(vars, process.Var{Name: "AWS_CONTAINER_AUTHORIZATION_TOKEN", Value: s.token})
 	}
+	// botocore reads only AWS_DEFAULT_REGION, the others AWS_REGION; a
+	// container given just the endpoint would otherwise have no region.
+	if region := regionOf(req, e); region != "" {
+		vars = append(vars, process.Var{Name: "AWS_REGION", Value: region}, process.Var{Name: "AWS_DEFAULT_REGION", Value: region})
+	}
 	var lines []string
 	for _, v := range vars {
 		switch *format {

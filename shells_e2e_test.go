@@ -304,7 +304,8 @@ func TestServeDockerFormatAndTokenFile(t *testing.T) {
 	requireMoto(t)
 	w := newWorld(t)
 	s := startServe(t, w, "--role", testenv.RoleARN("Docker"), "--source", "env", "--format", "docker")
-	if !strings.HasPrefix(s.first, "-e AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:") || !strings.Contains(s.first, " -e AWS_CONTAINER_AUTHORIZATION_TOKEN=") || strings.Count(s.first, "\n") != 1 {
+	if !strings.HasPrefix(s.first, "-e AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:") || !strings.Contains(s.first, " -e AWS_CONTAINER_AUTHORIZATION_TOKEN=") ||
+		!strings.Contains(s.first, " -e AWS_DEFAULT_REGION=us-east-1") || strings.Count(s.first, "\n") != 1 {
 		t.Errorf("docker format line: %q", s.first)
 	}
 	tf := filepath.Join(w.home, "serve-token")

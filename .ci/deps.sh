@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what c9cred's tests need when it is missing: Debian packages
 # (gnome-keyring, dbus, secret-tool, AWS CLI v2, tmux, hyperfine), the Go
-# modules, and checks the Python peers that come with the machine
-# (moto_server, AWS CLI v1, boto3).
+# modules, the AWS SDK for JavaScript v3 (npm, into .testdeps/js), and checks
+# the Python peers that come with the machine (moto_server, AWS CLI v1, boto3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +35,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: these come with the machine's Python and are missing: ${missing[*]}" >&2
   echo "deps: install them with pip into python3's environment" >&2
   exit 1
+fi
+
+# The AWS SDK for JavaScript v3 for the compatibility tests, in a git-ignored
+# folder of its own (matrix_e2e_test.go points node at it).
+js=.testdeps/js/node_modules/@aws-sdk
+if [ ! -f "$js/client-sts/package.json" ] || [ ! -f "$js/credential-providers/package.json" ]; then
+  if have npm; then
+    echo "deps: installing @aws-sdk/client-sts and @aws-sdk/credential-providers into .testdeps/js"
+    mkdir -p .testdeps/js
+    npm install --prefix .testdeps/js --no-audit --no-fund --loglevel=error \
+      @aws-sdk/client-sts @aws-sdk/credential-providers >/dev/null
+  else
+    echo "deps: npm is missing; install Node.js 20+ with npm for the AWS SDK for JavaScript tests" >&2
+  fi
 fi
 
 go mod download
