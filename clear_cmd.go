@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"c9cred/cache"
 	"c9cred/keychain"
 	"c9cred/process"
 )
@@ -50,22 +51,13 @@ func cmdClear(ctx context.Context, args []string, e *env) int {
 		if err != nil {
 			return e.fail(err)
 		}
-		names, _ := c.Names()
-		for _, n := range names {
-			entry, err := c.Get(n)
-			if err != nil {
-				continue
-			}
-			creds, err := process.UnmarshalPayload(entry.Payload)
-			if err != nil {
-				continue
-			}
+		eachCached(c, func(name string, _ cache.Entry, creds process.Credentials) {
 			for _, r := range roles {
-				if creds.Role == r && c.Delete(n) == nil {
+				if creds.Role == r && c.Delete(name) == nil {
 					removed++
 				}
 			}
-		}
+		})
 	} else {
 		entries, _ := filepath.Glob(filepath.Join(dir, "*.entry"))
 		for _, p := range entries {

@@ -364,6 +364,21 @@ func produceWithMFA(ctx context.Context, req *process.Request, session func(cont
 	return process.Produce(ctx, &r)
 }
 
+// eachCached calls fn for every entry in c that opens and holds
+// credentials; the rest (foreign, damaged, other keys) are skipped.
+func eachCached(c *cache.Cache, fn func(name string, entry cache.Entry, creds process.Credentials)) {
+	names, _ := c.Names()
+	for _, n := range names {
+		entry, err := c.Get(n)
+		if err != nil {
+			continue
+		}
+		if creds, err := process.UnmarshalPayload(entry.Payload); err == nil {
+			fn(n, entry, creds)
+		}
+	}
+}
+
 // fetchCached is Cache.Fetch for credentials.
 func fetchCached(ctx context.Context, c *cache.Cache, name string, p cache.Policy, req *process.Request, e *env, produce func(context.Context) (process.Credentials, error)) (process.Credentials, error) {
 	entry, res, err := c.Fetch(ctx, name, p, func(ctx context.Context) (cache.Entry, error) {

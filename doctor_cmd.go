@@ -262,22 +262,10 @@ func inspectCache(ctx context.Context, e *env) cacheCheck {
 		cc.Why += "; " + err.Error()
 		return cc
 	}
-	names, _ := c.Names()
-	for _, n := range names {
-		entry, err := c.Get(n)
-		if err != nil {
-			continue
-		}
-		creds, err := process.UnmarshalPayload(entry.Payload)
-		if err != nil {
-			continue
-		}
-		left := time.Until(entry.Expires).Round(time.Second)
-		if left < 0 {
-			left = 0
-		}
+	eachCached(c, func(_ string, entry cache.Entry, creds process.Credentials) {
+		left := max(time.Until(entry.Expires).Round(time.Second), 0)
 		cc.Entries = append(cc.Entries, cacheEntry{Role: creds.Role, Source: creds.Source, TimeLeft: left.String()})
-	}
+	})
 	sort.Slice(cc.Entries, func(i, j int) bool { return cc.Entries[i].Source < cc.Entries[j].Source })
 	return cc
 }
