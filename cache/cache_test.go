@@ -3,7 +3,6 @@ package cache_test
 import (
 	"bytes"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"c9cred/cache"
+
+	"c9cred/internal/testenv"
 )
 
 // entryFile is where an entry lives. The ".entry" suffix is the on-disk
@@ -78,17 +79,6 @@ func assertNoTempFiles(t *testing.T, dir string) {
 		if !strings.HasSuffix(n, ".entry") && !strings.HasSuffix(n, ".lock") {
 			t.Errorf("unexpected file %q left in the cache dir (temp file?); dir has %q", n, dirNames(t, dir))
 		}
-	}
-}
-
-func assertMode(t *testing.T, path string, want fs.FileMode) {
-	t.Helper()
-	fi, err := os.Lstat(path)
-	if err != nil {
-		t.Fatalf("stat %s: %v", path, err)
-	}
-	if got := fi.Mode().Perm(); got != want {
-		t.Errorf("%s has mode %04o, want %04o", path, got, want)
 	}
 }
 
@@ -220,9 +210,9 @@ func TestCacheKeepsEntriesPrivate(t *testing.T) {
 				t.Fatalf("Lock: %v", err)
 			}
 			unlock()
-			assertMode(t, c.Dir(), 0o700)
-			assertMode(t, entryFile(c, name), 0o600)
-			assertMode(t, filepath.Join(c.Dir(), name+".lock"), 0o600)
+			testenv.AssertMode(t, c.Dir(), 0o700)
+			testenv.AssertMode(t, entryFile(c, name), 0o600)
+			testenv.AssertMode(t, filepath.Join(c.Dir(), name+".lock"), 0o600)
 		})
 	}
 }

@@ -9,18 +9,9 @@ import (
 	"testing"
 
 	"c9cred/keychain"
-)
 
-func assertMode(t *testing.T, path string, want fs.FileMode) {
-	t.Helper()
-	fi, err := os.Lstat(path)
-	if err != nil {
-		t.Fatalf("stat %s: %v", path, err)
-	}
-	if got := fi.Mode().Perm(); got != want {
-		t.Errorf("%s has mode %04o, want %04o", path, got, want)
-	}
-}
+	"c9cred/internal/testenv"
+)
 
 func TestFileStoreRoundTrip(t *testing.T) {
 	values := []struct {
@@ -54,8 +45,8 @@ func TestFileStoreRoundTrip(t *testing.T) {
 			if filepath.Dir(p) != s.Dir {
 				t.Errorf("Path(%q) = %s, not inside %s", account, p, s.Dir)
 			}
-			assertMode(t, s.Dir, 0o700)
-			assertMode(t, p, 0o600)
+			testenv.AssertMode(t, s.Dir, 0o700)
+			testenv.AssertMode(t, p, 0o600)
 			if des, _ := os.ReadDir(s.Dir); len(des) != 1 {
 				t.Errorf("store dir holds %d files, want 1 (temp files left?)", len(des))
 			}

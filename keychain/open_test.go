@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"c9cred/keychain"
+
+	"c9cred/internal/testenv"
 )
 
 // busGOOS are the systems where the keychain is the Secret Service on the
@@ -171,5 +173,5 @@ func TestAutoFallsBackToFileWhenBusIsDead(t *testing.T) {
 		t.Errorf("file store key differs from the one DataKey returned")
 	}
 	p, _ := fs.Path(keychain.DataKeyAccount)
-	assertMode(t, p, 0o600)
+	testenv.AssertMode(t, p, 0o600)
 }

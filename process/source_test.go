@@ -103,14 +103,7 @@ func TestEnvSourceWithHalfAKeyPairFailsWithAHint(t *testing.T) {
 		for _, kind := range []string{"env", "auto"} {
 			t.Run(tc.name+"/"+kind, func(t *testing.T) {
 				r := Request{Source: SourceSpec{Kind: kind}, Getenv: mapEnv(tc.env)}
-				_, err := Produce(context.Background(), &r)
-				var e *Error
-				if !errors.As(err, &e) {
-					t.Fatalf("Produce error %v (%T), want *Error", err, err)
-				}
-				if e.Exit != ExitFailure {
-					t.Errorf("exit %d, want %d", e.Exit, ExitFailure)
-				}
+				e := produceFailure(t, &r)
 				if !strings.Contains(e.Msg, tc.missing) {
 					t.Errorf("message %q does not name %s", e.Msg, tc.missing)
 				}
@@ -175,14 +168,7 @@ func TestAutoSourceWithNothingConfiguredListsWhatItTried(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			r := Request{Source: SourceSpec{Kind: "auto"}, Getenv: mapEnv(env), Timeout: 10 * time.Second}
-			_, err := Produce(context.Background(), &r)
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("Produce error %v (%T), want *Error", err, err)
-			}
-			if e.Exit != ExitFailure {
-				t.Errorf("exit %d, want %d", e.Exit, ExitFailure)
-			}
+			e := produceFailure(t, &r)
 			if !strings.HasPrefix(e.Msg, "no credentials found; tried ") {
 				t.Fatalf("message %q does not start with %q", e.Msg, "no credentials found; tried ")
 			}
@@ -311,4 +297,19 @@ func TestProfileSourceWithoutCredentialsIsAConfigError(t *testing.T) {
 			usageError(t, err, tc.wants...)
 		})
 	}
+}
+
+// produceFailure runs Produce and requires it to fail to obtain
+// credentials (an *Error with exit code 1).
+func produceFailure(t *testing.T, r *Request) *Error {
+	t.Helper()
+	_, err := Produce(context.Background(), r)
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("Produce error %v (%T), want *Error", err, err)
+	}
+	if e.Exit != ExitFailure {
+		t.Errorf("exit %d, want %d", e.Exit, ExitFailure)
+	}
+	return e
 }

@@ -120,3 +120,15 @@ func MinimalEnv(home string) []string {
 		"LANG=C.UTF-8",
 	}
 }
+
+// AssertMode fails t unless path (not following a link) has permissions want.
+func AssertMode(t testing.TB, path string, want os.FileMode) {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatalf("stat %s: %v", path, err)
+	}
+	if got := fi.Mode().Perm(); got != want {
+		t.Errorf("%s has mode %04o, want %04o", path, got, want)
+	}
+}
