@@ -103,7 +103,7 @@ func diagnose(ctx context.Context, e *env, region string) doctorReport {
 		rep.StoredKeys = append(rep.StoredKeys, storedKeyInfo{Name: name, AccessKeyID: keyID, Store: kr.Store.Kind()})
 		specs = append(specs, "stored:"+name)
 	})
-	profile := firstNonEmpty(e.getenv("AWS_PROFILE"), e.getenv("AWS_DEFAULT_PROFILE"), "default")
+	profile := process.DefaultProfile(e.getenv)
 	specs = append(specs, "profile:"+profile, "imds")
 	var skew time.Duration
 	imdsWorks := false
@@ -306,13 +306,4 @@ func printReport(e *env, r doctorReport) {
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  - %s\n    fix: %s\n", p.Problem, p.Fix)
 	}
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -95,7 +95,7 @@ func cmdExec(ctx context.Context, args []string, e *env) int {
 		defer s.shutdown()
 		vars = append(vars, process.Var{Name: "AWS_CONTAINER_CREDENTIALS_FULL_URI", Value: s.URL()},
 			process.Var{Name: "AWS_CONTAINER_AUTHORIZATION_TOKEN", Value: s.token})
-		if region := regionOf(req, e); region != "" {
+		if region := req.KnownRegion(); region != "" {
 			vars = append(vars, process.Var{Name: "AWS_REGION", Value: region}, process.Var{Name: "AWS_DEFAULT_REGION", Value: region})
 		}
 	} else {
@@ -106,17 +106,6 @@ func cmdExec(ctx context.Context, args []string, e *env) int {
 		vars = append(vars, creds.Vars()...)
 	}
 	return runChild(path, argv, childEnv(os.Environ(), vars), e)
-}
-
-// regionOf is the region the child should see in --serve mode.
-func regionOf(req *process.Request, e *env) string {
-	if req.Region != "" {
-		return req.Region
-	}
-	if r := e.getenv("AWS_REGION"); r != "" {
-		return r
-	}
-	return e.getenv("AWS_DEFAULT_REGION")
 }
 
 // runChild runs the command with signals forwarded and returns its exit

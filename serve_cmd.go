@@ -207,7 +207,7 @@ func cmdServe(ctx context.Context, args []string, e *env) int {
 	}
 	// botocore reads only AWS_DEFAULT_REGION, the others AWS_REGION; a
 	// container given just the endpoint would otherwise have no region.
-	if region := regionOf(req, e); region != "" {
+	if region := req.KnownRegion(); region != "" {
 		vars = append(vars, process.Var{Name: "AWS_REGION", Value: region}, process.Var{Name: "AWS_DEFAULT_REGION", Value: region})
 	}
 	var lines []string

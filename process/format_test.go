@@ -3,6 +3,7 @@ package process
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -663,7 +664,7 @@ printf "%s\0" "${AWS_ACCESS_KEY_ID-<unset>}" "${AWS_SESSION_TOKEN-<unset>}" "${A
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []string{"AKID", firstNonEmpty(tc.c.SessionToken, "<unset>"), "<unset>"}
+			want := []string{"AKID", cmp.Or(tc.c.SessionToken, "<unset>"), "<unset>"}
 			if tc.c.CanExpire() {
 				want[2] = testExpiryText
 			}

@@ -31,11 +31,7 @@ func Produce(ctx context.Context, r *Request) (Credentials, error) {
 	defer cancel()
 
 	if r.RoleARN == "" {
-		region := r.Region
-		if region == "" {
-			region = firstNonEmpty(r.getenv("AWS_REGION"), r.getenv("AWS_DEFAULT_REGION"))
-		}
-		out := fromAWS(base.Credentials, region, base.from)
+		out := fromAWS(base.Credentials, r.KnownRegion(), base.from)
 		out.Cloud9Managed = base.cloud9Managed
 		return out, nil
 	}
@@ -94,13 +90,4 @@ func fromAWS(c aws.Credentials, region, source string) Credentials {
 		out.Expiration = c.Expires.UTC().Truncate(time.Second)
 	}
 	return out
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -2,6 +2,7 @@ package process
 
 import (
 	"c9cred/internal/lazyre"
+	"cmp"
 	"fmt"
 	"os"
 	"os/user"
@@ -208,6 +209,13 @@ func SanitizeSessionName(s string) string {
 		out += "-"
 	}
 	return out
+}
+
+// KnownRegion is the region from --region or the environment (AWS_REGION,
+// then AWS_DEFAULT_REGION), without loading any SDK configuration; "" when
+// none is set.
+func (r *Request) KnownRegion() string {
+	return cmp.Or(r.Region, r.getenv("AWS_REGION"), r.getenv("AWS_DEFAULT_REGION"))
 }
 
 // CacheKeyParts lists the non-secret values that decide which credentials

@@ -167,7 +167,7 @@ var autoOrder = []func(r *Request) source{
 	func(*Request) source { return envSource{} },
 	func(*Request) source { return containerSource{implicit: true} },
 	func(*Request) source { return storedSource{name: "default", implicit: true} },
-	func(r *Request) source { return profileSource{name: defaultProfile(r), implicit: true} },
+	func(r *Request) source { return profileSource{name: DefaultProfile(r.getenv), implicit: true} },
 	func(*Request) source { return imdsSource{implicit: true} },
 }
 

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -203,7 +204,7 @@ func (s imdsSource) retrieve(ctx context.Context, r *Request) (baseCreds, error)
 	})
 	ctx, cancel := context.WithTimeout(ctx, imdsTimeout)
 	defer cancel()
-	endpoint := firstNonEmpty(r.getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"), "http://169.254.169.254")
+	endpoint := cmp.Or(r.getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"), "http://169.254.169.254")
 	got, err := imdsRoleCredentials(ctx, client)
 	if err != nil {
 		if s.implicit && (ctx.Err() != nil || isDialError(err)) {

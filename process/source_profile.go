@@ -1,6 +1,7 @@
 package process
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"os"
@@ -20,14 +21,10 @@ type profileSource struct {
 
 func (p profileSource) describe() string { return "profile " + p.name }
 
-func defaultProfile(r *Request) string {
-	if p := r.getenv("AWS_PROFILE"); p != "" {
-		return p
-	}
-	if p := r.getenv("AWS_DEFAULT_PROFILE"); p != "" {
-		return p
-	}
-	return "default"
+// DefaultProfile is the profile the AWS CLI would use: AWS_PROFILE, then
+// AWS_DEFAULT_PROFILE, then default.
+func DefaultProfile(getenv func(string) string) string {
+	return cmp.Or(getenv("AWS_PROFILE"), getenv("AWS_DEFAULT_PROFILE"), "default")
 }
 
 // SharedFiles returns the shared config and credentials file paths, as the
