@@ -289,11 +289,14 @@ func openCache(ctx context.Context, mode string, e *env) (*cache.Cache, error) {
 		Getenv: e.getenv,
 		Warn:   func(s string) { e.warn("%s", s) },
 	})
-	// The directory must be safe before a file-store key is read from it.
-	if err := securefs.EnsureDir(dir); err != nil {
-		return nil, process.Failf("cache directory: %v", err)
-	}
+	// Reading a file-store key needs no directory check (securefs.ReadFile
+	// checks the file itself) and cache.New checks the directory below, so
+	// a cache hit checks it once; only creating a key, whose lock file and
+	// key file go into the directory, needs it safe first.
 	key, err := keychain.DataKey(ctx, store, func(ctx context.Context) (func(), error) {
+		if err := securefs.EnsureDir(dir); err != nil {
+			return nil, err
+		}
 		return cache.LockFile(ctx, filepath.Join(dir, "data-key.lock"))
 	})
 	if err != nil {
