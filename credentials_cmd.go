@@ -105,9 +105,8 @@ func (f *credFlags) build(getenv func(string) string) (*process.Request, cacheOp
 		// Ride out outages, not configuration errors.
 		Transient: func(err error) bool { return process.AsError(err).Exit == process.ExitFailure },
 	}}
-	switch co.mode {
-	case "auto", "keychain", "file", "off":
-	default:
+	// "off" is the cache's own; the rest name where the data key is kept.
+	if _, err := keychain.ParseMode(co.mode); err != nil && co.mode != "off" {
 		return nil, cacheOptions{}, process.Usagef("--cache %q is not a cache mode; accepted: auto, keychain, file, off", co.mode)
 	}
 	if f.refreshWindow != "" {
